@@ -1,0 +1,143 @@
+import { UsageError, VeilError } from "../errors.ts";
+import { parseDuration } from "../policy/duration.ts";
+import { normalizeHost } from "../policy/host.ts";
+import { startProxy } from "../proxy/server.ts";
+import type { ConnectTo } from "../proxy/upstream.ts";
+import { type Command, list, str } from "./command.ts";
+import { openStore } from "./open.ts";
+
+const HOSTPORT = /^(\[[0-9a-fA-F:.]+\]|[^:\[\]\s]*):(\d{1,5})$/;
+
+function parseListen(flag: string, text: string): { hostname: string; port: number } {
+  const m = HOSTPORT.exec(text);
+  if (!m || Number(m[2]) > 65535) throw new UsageError(`Invalid ${flag} ${text}: use HOST:PORT`);
+  return { hostname: normalizeHost(m[1]) || "0.0.0.0", port: Number(m[2]) };
+}
+
+/** curl's --connect-to HOST:PORT:ADDR:PORT. */
+export function parseConnectTo(text: string): [string, ConnectTo] {
+  const m = /^([^:\[\]\s]+|\[[0-9a-fA-F:.]+\]):(\d{1,5}):([^:\[\]\s]+|\[[0-9a-fA-F:.]+\]):(\d{1,5})$/.exec(
+    text,
+  );
+  if (!m || Number(m[2]) > 65535 || Number(m[4]) > 65535) {
+    throw new UsageError(`Invalid --connect-to ${text}: use HOST:PORT:ADDR:PORT`);
+  }
+  return [`${normalizeHost(m[1])}:${Number(m[2])}`, { host: normalizeHost(m[3]), port: Number(m[4]) }];
+}
+
+async function readCa(path: string): Promise<string> {
+  try {
+    const pem = await Deno.readTextFile(path);
+    if (!pem.includes("-----BEGIN CERTIFICATE-----")) throw new Error("no PEM certificate in it");
+    return pem;
+  } catch (err) {
+    const why = err instanceof Deno.errors.NotFound ? "no such file" : (err as Error).message;
+    throw new VeilError(`Cannot read --upstream-ca ${path}: ${why}`);
+  }
+}
+
+function fmt(addr: Deno.NetAddr): string {
+  return addr.hostname.includes(":") ? `[${addr.hostname}]:${addr.port}` : `${addr.hostname}:${addr.port}`;
+}
+
+export const serveCommands: Command[] = [
+  {
+    name: "serve",
+    summary: "Run the proxy: plain HTTP on --listen, TLS on --listen-tls",
+    options: {
+      listen: {
+        type: "string",
+        value: "HOST:PORT",
+        help: "plain proxy listener (default 127.0.0.1:3128; 'off' disables)",
+      },
+      "listen-tls": {
+        type: "string",
+        value: "HOST:PORT",
+        help: "TLS proxy listener (default 127.0.0.1:3129; 'off' disables)",
+      },
+      "tls-name": {
+        type: "string",
+        multiple: true,
+        value: "NAME",
+        help: "extra name for the TLS listener's certificate",
+      },
+      "upstream-ca": {
+        type: "string",
+        multiple: true,
+        value: "FILE",
+        help: "extra trusted root (PEM) for upstream TLS",
+      },
+      "connect-to": {
+        type: "string",
+        multiple: true,
+        value: "H:P:ADDR:P",
+        help: "dial ADDR:P for H:P; TLS still verified for H",
+      },
+      "audit-log": { type: "string", value: "FILE", help: "also append audit records as JSON lines to FILE" },
+      "audit-retention": {
+        type: "string",
+        value: "DURATION",
+        help: "how long `veil audit` keeps records (default 7d)",
+      },
+      quiet: { type: "boolean", help: "do not print audit lines on stdout" },
+    },
+    async run({ flags }) {
+      const listenFlag = str(flags, "listen") ?? "127.0.0.1:3128";
+      const tlsFlag = str(flags, "listen-tls") ?? "127.0.0.1:3129";
+      const listen = listenFlag === "off" ? undefined : parseListen("--listen", listenFlag);
+      const listenTls = tlsFlag === "off" ? undefined : parseListen("--listen-tls", tlsFlag);
+      if (!listen && !listenTls) throw new UsageError("Both listeners are off: nothing to serve");
+      const connectTo = new Map(list(flags, "connect-to").map(parseConnectTo));
+      const upstreamCaPems = await Promise.all(list(flags, "upstream-ca").map(readCa));
+      const retention = parseDuration(str(flags, "audit-retention") ?? "7d");
+      const auditPath = str(flags, "audit-log");
+      let auditFile: Deno.FsFile | undefined;
+      if (auditPath) {
+        try {
+          auditFile = await Deno.open(auditPath, { append: true, create: true, mode: 0o600 });
+        } catch (err) {
+          throw new VeilError(`Cannot open --audit-log ${auditPath}: ${(err as Error).message}`);
+        }
+      }
+      const store = await openStore(flags);
+      let proxy;
+      try {
+        proxy = await startProxy({
+          store,
+          listen,
+          listenTls,
+          tlsNames: list(flags, "tls-name"),
+          upstreamCaPems,
+          connectTo,
+          auditFile,
+          auditStdout: !flags.quiet,
+          auditRetentionMs: retention,
+          maxHeadBytes: 64 * 1024,
+          headTimeoutMs: 10_000,
+        });
+      } catch (err) {
+        store.close();
+        if (err instanceof Deno.errors.AddrInUse) {
+          throw new VeilError(`Cannot listen: ${(err as Error).message}`);
+        }
+        throw err;
+      }
+      const parts = [];
+      if (proxy.addrs.plain) parts.push(`plain=${fmt(proxy.addrs.plain)}`);
+      if (proxy.addrs.tls) parts.push(`tls=${fmt(proxy.addrs.tls)}`);
+      console.error(`veil: listening ${parts.join(" ")} state=${store.dir}`);
+      const { promise: stopped, resolve } = Promise.withResolvers<void>();
+      const stop = () => resolve();
+      Deno.addSignalListener("SIGINT", stop);
+      Deno.addSignalListener("SIGTERM", stop);
+      await stopped;
+      Deno.removeSignalListener("SIGINT", stop);
+      Deno.removeSignalListener("SIGTERM", stop);
+      console.error("veil: stopping");
+      await proxy.close();
+      auditFile?.close();
+      store.close();
+      return 0;
+    },
+  },
+];

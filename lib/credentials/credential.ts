@@ -1,0 +1,40 @@
+import type { SecretRecord } from "../state/store.ts";
+
+/** Raised when a credential cannot produce headers; becomes a 502 with this reason. */
+export class CredentialError extends Error {
+  constructor(readonly reason: string, message: string) {
+    super(message);
+    this.name = "CredentialError";
+  }
+}
+
+/** A secret as the proxy uses it: it sets headers on a request bound for its host. */
+export interface Credential {
+  readonly name: string;
+  readonly type: string;
+  readonly host: string;
+  /** Sets this request's headers; may wait for a refresh in flight. */
+  apply(headers: Headers, url: URL): Promise<void>;
+  /** Exact strings that must never reach the sandbox (used to scrub echoes). */
+  sensitiveValues(): string[];
+  /** Stops background work (refresh timers). */
+  close?(): void;
+}
+
+/** What `secret create` stores: material to seal, plus non-sensitive facts for listings. */
+export interface Adopted {
+  material: unknown;
+  info: Record<string, string>;
+}
+
+export interface AdoptOptions {
+  tokenEndpoint?: string;
+}
+
+/** One kind of secret: how it is adopted at `secret create` and loaded by the server. */
+export interface CredentialType {
+  readonly type: string;
+  /** Validates the given value; throws a VeilError naming what is wrong. */
+  adopt(value: string, options: AdoptOptions): Promise<Adopted>;
+  load(record: SecretRecord, material: unknown): Credential;
+}

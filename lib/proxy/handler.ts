@@ -1,0 +1,168 @@
+import type { AuditRecord } from "../audit/record.ts";
+import type { AuditSink } from "../audit/sink.ts";
+import { type Credential, CredentialError } from "../credentials/credential.ts";
+import { decide } from "../policy/decide.ts";
+import { hostMatches, normalizeHost } from "../policy/host.ts";
+import { proxyToken } from "./auth.ts";
+import { denialResponse, statusFor } from "./reasons.ts";
+import type { Snapshot } from "./snapshot.ts";
+import type { Tunnel } from "./tunnels.ts";
+import { bodyStream, HOP_BY_HOP, relayedHeaders, type Upstream, UpstreamError } from "./upstream.ts";
+import { relayWebSocket } from "./websocket.ts";
+
+export interface HandlerContext {
+  snapshot: Snapshot;
+  audit: AuditSink;
+  upstream: Upstream;
+  /** An HttpClient that dials like the upstream does, for WebSockets. */
+  wsClient: Deno.HttpClient;
+}
+
+/** Where a request came from: an intercepted tunnel, or a plain absolute-form request. */
+export type Scope = { scheme: "https"; tunnel: Tunnel } | { scheme: "http"; remote: string };
+
+const NULL_BODY = new Set([101, 103, 204, 205, 304]);
+
+/** Request headers to send upstream: the client's, minus hop-by-hop and proxy headers. */
+function forwardedHeaders(req: Request): Headers {
+  const listed = new Set((req.headers.get("connection") ?? "").toLowerCase().split(",").map((s) => s.trim()));
+  const out = new Headers();
+  for (const [name, value] of req.headers) {
+    if (HOP_BY_HOP.has(name) || listed.has(name)) continue;
+    out.append(name, value);
+  }
+  return out;
+}
+
+function countingBody(
+  body: ReadableStream<Uint8Array>,
+  counter: { bytes: number },
+): ReadableStream<Uint8Array> {
+  return body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        counter.bytes += chunk.byteLength;
+        controller.enqueue(chunk);
+      },
+    }),
+  );
+}
+
+/** Decides, injects, forwards and audits one request from inside a tunnel or a plain proxy request. */
+export async function handleRequest(ctx: HandlerContext, req: Request, scope: Scope): Promise<Response> {
+  const started = performance.now();
+  const url = new URL(req.url);
+  const record: AuditRecord = {
+    time: new Date().toISOString(),
+    msg: "deny",
+    method: req.method,
+    path: url.pathname,
+    status: 0,
+    bytes_up: 0,
+    bytes_down: 0,
+    duration_ms: 0,
+  };
+  const finish = (status: number, msg: AuditRecord["msg"], reason?: string) => {
+    record.status = status;
+    record.msg = msg;
+    record.reason = reason;
+    record.duration_ms = Math.round((performance.now() - started) * 10) / 10;
+    ctx.audit.write(record);
+  };
+  const deny = (reason: string) => {
+    finish(statusFor(reason), statusFor(reason) >= 500 ? "error" : "deny", reason);
+    return denialResponse(reason);
+  };
+
+  let client: string;
+  let host: string;
+  let port: number;
+  if (scope.scheme === "https") {
+    ({ client, host, port } = scope.tunnel);
+    record.client = client;
+    record.host = host;
+    record.port = port;
+    record.remote = scope.tunnel.remote;
+    if (normalizeHost(url.hostname) !== host) return deny("host-mismatch");
+  } else {
+    record.remote = scope.remote;
+    const token = proxyToken(req.headers.get("proxy-authorization"));
+    const found = token ? ctx.snapshot.authenticate(token) : undefined;
+    if (url.protocol !== "http:") return deny("bad-target");
+    host = normalizeHost(url.hostname);
+    port = Number(url.port) || 80;
+    record.host = host;
+    record.port = port;
+    if (!found) return deny(token ? "proxy-auth-invalid" : "proxy-auth-required");
+    client = found.name;
+    record.client = client;
+  }
+
+  const decision = decide(ctx.snapshot.rules(client), {
+    host,
+    port,
+    method: req.method,
+    path: url.pathname,
+    now: Date.now(),
+  });
+  if (!decision.allow) return deny(decision.reason);
+
+  let credential: Credential | undefined;
+  const secretName = decision.rule.record.secret;
+  if (secretName) {
+    credential = ctx.snapshot.credential(secretName);
+    if (!credential) return deny("secret-missing");
+    if (!hostMatches(credential.host, host)) credential = undefined;
+    else if (scope.scheme === "http") return deny("secret-needs-tls");
+  }
+
+  const headers = forwardedHeaders(req);
+  if (!headers.has("host")) headers.set("host", url.host);
+  if (credential) {
+    try {
+      await credential.apply(headers, url);
+    } catch (err) {
+      return deny(err instanceof CredentialError ? err.reason : "credential-refresh-failed");
+    }
+    record.inject = credential.name;
+  }
+
+  if (req.headers.get("upgrade")?.toLowerCase() === "websocket") {
+    return await relayWebSocket(ctx.wsClient, req, url, host, port, headers, (status, reason, up, down) => {
+      record.bytes_up = up;
+      record.bytes_down = down;
+      finish(status, reason ? "error" : "allow", reason);
+    });
+  }
+
+  const up = { bytes: 0 };
+  let upstreamRes;
+  try {
+    upstreamRes = await ctx.upstream.request({
+      scheme: scope.scheme,
+      host,
+      port,
+      method: req.method,
+      path: url.pathname + url.search,
+      headers: [...headers],
+      body: req.body ? countingBody(req.body, up) : null,
+      signal: req.signal,
+    });
+  } catch (err) {
+    record.bytes_up = up.bytes;
+    return deny(err instanceof UpstreamError ? err.reason : "upstream-error");
+  }
+  const status = upstreamRes.statusCode ?? 502;
+  const resHeaders = relayedHeaders(upstreamRes);
+  const empty = NULL_BODY.has(status) || req.method === "HEAD";
+  const body = bodyStream(upstreamRes, (bytes, error) => {
+    record.bytes_up = up.bytes;
+    record.bytes_down = bytes;
+    finish(status, error ? "error" : "allow", error ? "stream-interrupted" : undefined);
+  });
+  if (empty) {
+    upstreamRes.resume();
+    return new Response(null, { status, statusText: upstreamRes.statusMessage, headers: resHeaders });
+  }
+  return new Response(body, { status, statusText: upstreamRes.statusMessage, headers: resHeaders });
+}

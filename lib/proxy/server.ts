@@ -1,0 +1,119 @@
+import { AuditSink } from "../audit/sink.ts";
+import type { Store } from "../state/store.ts";
+import { loadCa } from "../tls/ca.ts";
+import { LeafMinter } from "../tls/leaf.ts";
+import { startDialer } from "./dialer.ts";
+import { serveFrontDoor } from "./frontdoor.ts";
+import { type HandlerContext, handleRequest } from "./handler.ts";
+import { Interceptors } from "./interceptors.ts";
+import { Snapshot } from "./snapshot.ts";
+import { TunnelRegistry } from "./tunnels.ts";
+import { type ConnectTo, Upstream } from "./upstream.ts";
+
+export interface ProxyOptions {
+  store: Store;
+  listen?: { hostname: string; port: number };
+  listenTls?: { hostname: string; port: number };
+  tlsNames: string[];
+  upstreamCaPems: string[];
+  connectTo: Map<string, ConnectTo>;
+  auditFile?: Deno.FsFile;
+  auditStdout: boolean;
+  auditRetentionMs: number;
+  maxHeadBytes: number;
+  headTimeoutMs: number;
+}
+
+export interface RunningProxy {
+  addrs: { plain?: Deno.NetAddr; tls?: Deno.NetAddr };
+  close(): Promise<void>;
+}
+
+function tlsListenerNames(hostname: string, extra: string[]): string[] {
+  const names = new Set(["localhost", "127.0.0.1", "::1", ...extra]);
+  if (hostname === "0.0.0.0" || hostname === "::") {
+    for (const nic of Deno.networkInterfaces()) names.add(nic.address);
+  } else {
+    names.add(hostname);
+  }
+  try {
+    names.add(Deno.hostname());
+  } catch { /* no hostname */ }
+  return [...names];
+}
+
+/** Starts the front doors, the interception servers and the state poller. */
+export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
+  const { store } = options;
+  const ca = await loadCa(store);
+  const minter = await LeafMinter.create(ca);
+  const snapshot = new Snapshot(store);
+  await snapshot.start();
+  const audit = new AuditSink({
+    kv: store.kv,
+    file: options.auditFile,
+    stdout: options.auditStdout,
+    retentionMs: options.auditRetentionMs,
+  });
+  const upstream = new Upstream({ extraCaPems: options.upstreamCaPems, connectTo: options.connectTo });
+  const dialer = startDialer(upstream);
+  const tunnels = new TunnelRegistry();
+  const ctx: HandlerContext = { snapshot, audit, upstream, wsClient: dialer.client };
+
+  const interceptors = new Interceptors(minter, (req, serverPort, remotePort) => {
+    const tunnel = tunnels.get(serverPort, remotePort);
+    if (!tunnel) return Promise.resolve(new Response("veil: unknown tunnel\n", { status: 500 }));
+    return handleRequest(ctx, req, { scheme: "https", tunnel });
+  });
+
+  const plain: Deno.HttpServer<Deno.NetAddr> = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    onListen() {},
+    onError: () => new Response("veil: internal error\n", { status: 500 }),
+  }, (req, info): Promise<Response> => {
+    const remote: string = tunnels.get(plain.addr.port, (info.remoteAddr as Deno.NetAddr).port)?.remote ?? "";
+    return handleRequest(ctx, req, { scheme: "http", remote });
+  });
+
+  const frontCtx = {
+    snapshot,
+    audit,
+    interceptors,
+    tunnels,
+    plainPort: () => plain.addr.port,
+    maxHeadBytes: options.maxHeadBytes,
+    headTimeoutMs: options.headTimeoutMs,
+  };
+  const listeners: Deno.Listener[] = [];
+  const addrs: RunningProxy["addrs"] = {};
+  if (options.listen) {
+    const l = Deno.listen({ ...options.listen, transport: "tcp" });
+    listeners.push(l);
+    addrs.plain = l.addr as Deno.NetAddr;
+  }
+  if (options.listenTls) {
+    const names = tlsListenerNames(options.listenTls.hostname, options.tlsNames);
+    const leaf = await minter.mint(names);
+    const l = Deno.listenTls({ ...options.listenTls, cert: leaf.certPem + ca.certPem, key: leaf.keyPem });
+    listeners.push(l);
+    addrs.tls = l.addr as Deno.NetAddr;
+  }
+  const loops = listeners.map((l) => serveFrontDoor(frontCtx, l));
+
+  return {
+    addrs,
+    async close() {
+      for (const l of listeners) l.close();
+      await Promise.allSettled(loops);
+      snapshot.stop();
+      await Promise.race([
+        Promise.allSettled([interceptors.close(), plain.shutdown()]),
+        new Promise((r) => setTimeout(r, 2000)),
+      ]);
+      dialer.close();
+      upstream.close();
+      await audit.flush();
+    },
+  };
+}

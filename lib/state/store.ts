@@ -1,0 +1,118 @@
+import { VeilError } from "../errors.ts";
+import { ensureStateDir } from "./paths.ts";
+import { loadSealKey, type Sealed, Sealer } from "./seal.ts";
+
+/** KV layout. Every CLI write also bumps REVISION in the same atomic operation. */
+export const keys = {
+  revision: ["meta", "revision"] as Deno.KvKey,
+  client: (name: string): Deno.KvKey => ["clients", name],
+  clients: ["clients"] as Deno.KvKey,
+  secret: (name: string): Deno.KvKey => ["secrets", name],
+  secrets: ["secrets"] as Deno.KvKey,
+  rule: (client: string, id: string): Deno.KvKey => ["rules", client, id],
+  rules: (client?: string): Deno.KvKey => client ? ["rules", client] : ["rules"],
+  credState: (name: string): Deno.KvKey => ["credstate", name],
+  ca: ["ca"] as Deno.KvKey,
+  audit: ["audit"] as Deno.KvKey,
+};
+
+export interface ClientRecord {
+  name: string;
+  tokenHash: string;
+  createdAt: string;
+}
+
+export interface SecretRecord {
+  name: string;
+  type: string;
+  host: string;
+  createdAt: string;
+  updatedAt: string;
+  /** Non-sensitive facts for listings (an app id, a token endpoint). */
+  info: Record<string, string>;
+  /** The secret material, sealed under this record's key. */
+  sealed: Sealed;
+}
+
+export interface RuleRecord {
+  id: string;
+  client: string;
+  host: string;
+  secret?: string;
+  paths: string[];
+  methods: string[];
+  ports: number[];
+  /** Epoch milliseconds after which the rule no longer applies. */
+  expiresAt?: number;
+  createdAt: string;
+}
+
+/** The opened state: KV plus the sealer bound to its seal key. */
+export class Store implements Disposable {
+  private constructor(readonly dir: string, readonly kv: Deno.Kv, readonly sealer: Sealer) {}
+
+  static async open(dir: string): Promise<Store> {
+    await ensureStateDir(dir);
+    const sealer = await Sealer.fromRaw(await loadSealKey(dir));
+    let kv: Deno.Kv;
+    try {
+      kv = await Deno.openKv(`${dir}/veil.kv`);
+    } catch (err) {
+      throw new VeilError(`Cannot open state ${dir}/veil.kv: ${(err as Error).message}`);
+    }
+    return new Store(dir, kv, sealer);
+  }
+
+  close(): void {
+    this.kv.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  async revision(): Promise<bigint> {
+    const entry = await this.kv.get<Deno.KvU64>(keys.revision);
+    return entry.value?.value ?? 0n;
+  }
+
+  /** Starts an atomic write that also bumps the revision the server polls. */
+  write(): Deno.AtomicOperation {
+    return this.kv.atomic().sum(keys.revision, 1n);
+  }
+
+  async commit(op: Deno.AtomicOperation, conflict: string): Promise<void> {
+    const result = await op.commit();
+    if (!result.ok) throw new VeilError(conflict);
+  }
+
+  async list<T>(prefix: Deno.KvKey): Promise<T[]> {
+    const out: T[] = [];
+    for await (const entry of this.kv.list<T>({ prefix })) out.push(entry.value);
+    return out;
+  }
+
+  async getClient(name: string): Promise<Deno.KvEntryMaybe<ClientRecord>> {
+    return await this.kv.get<ClientRecord>(keys.client(name));
+  }
+
+  async getSecret(name: string): Promise<Deno.KvEntryMaybe<SecretRecord>> {
+    return await this.kv.get<SecretRecord>(keys.secret(name));
+  }
+
+  async requireClient(name: string): Promise<Deno.KvEntry<ClientRecord>> {
+    const entry = await this.getClient(name);
+    if (entry.versionstamp === null) throw new VeilError(`Unknown client ${name}`);
+    return entry;
+  }
+
+  async requireSecret(name: string): Promise<Deno.KvEntry<SecretRecord>> {
+    const entry = await this.getSecret(name);
+    if (entry.versionstamp === null) throw new VeilError(`Unknown secret ${name}`);
+    return entry;
+  }
+
+  async openSecret<T>(record: SecretRecord): Promise<T> {
+    return await this.sealer.open<T>(keys.secret(record.name), record.sealed);
+  }
+}

@@ -1,0 +1,28 @@
+import { allowCommands } from "./lib/cli/allow.ts";
+import { auditCommands } from "./lib/cli/audit.ts";
+import { caCommands } from "./lib/cli/ca.ts";
+import { clientCommands } from "./lib/cli/client.ts";
+import { runCli } from "./lib/cli/command.ts";
+import { secretCommands } from "./lib/cli/secret.ts";
+import { serveCommands } from "./lib/cli/serve.ts";
+import { oneLine } from "./lib/errors.ts";
+
+const commands = [
+  ...clientCommands,
+  ...secretCommands,
+  ...allowCommands,
+  ...caCommands,
+  ...serveCommands,
+  ...auditCommands,
+];
+
+if (import.meta.main) {
+  try {
+    Deno.exitCode = await runCli(Deno.args, commands);
+  } catch (err) {
+    // Unexpected: one line, and the stack only when asked for.
+    console.error(`veil: internal error: ${oneLine(err)}`);
+    if (Deno.env.get("VEIL_DEBUG")) console.error((err as Error).stack);
+    Deno.exitCode = 1;
+  }
+}
