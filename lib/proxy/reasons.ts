@@ -60,11 +60,15 @@ export function rawDenial(reason: string, status = statusFor(reason)): Uint8Arra
   const headers = { ...denialHeaders(reason), "content-length": String(body.length), connection: "close" };
   const lines = [
     `HTTP/1.1 ${status} ${statusText(status)}`,
-    ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+    ...Object.entries(headers).map(([k, v]) => `${titleCase(k)}: ${v}`),
   ];
   return new TextEncoder().encode(lines.join("\r\n") + "\r\n\r\n" + body);
 }
 
 export function denialResponse(reason: string): Response {
   return new Response(denialBody(reason), { status: statusFor(reason), headers: denialHeaders(reason) });
+}
+
+function titleCase(name: string): string {
+  return name.replace(/(^|-)([a-z])/g, (_, dash, c) => dash + c.toUpperCase());
 }

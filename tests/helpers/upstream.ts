@@ -25,8 +25,8 @@ export function startEchoUpstream(tls: { cert: string; key: string }): EchoUpstr
     const url = new URL(req.url);
     if (req.headers.get("upgrade")?.toLowerCase() === "websocket") {
       const protocol = req.headers.get("sec-websocket-protocol")?.split(",")[0]?.trim();
-      const { socket, response } = Deno.upgradeWebSocket(req, { protocol });
       const auth = req.headers.get("authorization") ?? "";
+      const { socket, response } = Deno.upgradeWebSocket(req, { protocol });
       socket.onopen = () => socket.send(JSON.stringify({ hello: true, authorization: auth }));
       socket.onmessage = (e) => socket.send(e.data);
       return response;

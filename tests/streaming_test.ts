@@ -1,0 +1,128 @@
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "./helpers/assert.ts";
+import { curl } from "./helpers/veil.ts";
+import { headerValues, SECRET, world } from "./helpers/world.ts";
+
+const sanitize = { sanitizeOps: true, sanitizeResources: true };
+
+Deno.test("gzip bodies are relayed byte for byte and headers exactly", sanitize, async () => {
+  await using w = await world();
+  const res = await curl([...w.viaTls(), "-H", "accept-encoding: gzip", "https://llama.example.com/gzip"]);
+  assertEquals(res.status, 200, res.stderr);
+  assertEquals(res.bodyBytes, w.f.upstream.gzipBody);
+  assertMatch(res.headers, /content-encoding: gzip/i);
+  assertMatch(res.headers, /x-upstream: yes/i);
+
+  const echo = await curl([
+    ...w.viaTls(),
+    "--http1.1",
+    "-H",
+    "x-custom: one",
+    "https://llama.example.com/echo?q=1",
+  ]);
+  const seen = JSON.parse(echo.body);
+  // Exactly what curl sent plus the injected header; `connection` is the upstream hop's own framing.
+  const names = seen.headers.map(([n]: string[]) => n).filter((n: string) => n !== "connection").sort();
+  assertEquals(names, ["accept", "authorization", "host", "user-agent", "x-custom"]);
+  assertEquals(headerValues(seen, "connection"), ["keep-alive"]);
+  assertMatch(headerValues(seen, "user-agent")[0], /^curl\//);
+  assertEquals(seen.path, "/echo?q=1");
+  assertMatch(echo.headers, /set-cookie: a=1/i);
+  assertMatch(echo.headers, /x-upstream: yes/i);
+});
+
+Deno.test("server-sent events arrive as they are produced", sanitize, async () => {
+  await using w = await world();
+  const client = Deno.createHttpClient({
+    proxy: {
+      url: `http://127.0.0.1:${w.server.plainPort}`,
+      basicAuth: { username: "proxy", password: w.token },
+    },
+    caCerts: [await Deno.readTextFile(w.f.veilCaFile)],
+  });
+  try {
+    const res = await fetch("https://llama.example.com/sse", { client });
+    assertEquals(res.status, 200);
+    const reader = res.body!.getReader();
+    const first = await reader.read();
+    const firstAt = Date.now();
+    const text = new TextDecoder().decode(first.value);
+    assertStringIncludes(text, "data: event 0");
+    const sentAt = Number(/at (\d+)/.exec(text)![1]);
+    let rest = "";
+    while (true) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      rest += new TextDecoder().decode(value);
+    }
+    const lastSentAt = Number(/event 2 at (\d+)/.exec(rest)![1]);
+    // The first event was in our hands before the upstream produced the last one.
+    assert(firstAt < lastSentAt, `first event at ${firstAt}, last produced at ${lastSentAt}`);
+    assert(sentAt <= firstAt);
+  } finally {
+    client.close();
+  }
+});
+
+Deno.test("a chunked upload streams through to the upstream", sanitize, async () => {
+  await using w = await world();
+  let i = 0;
+  const chunks = new ReadableStream<Uint8Array>({
+    async pull(c) {
+      if (i++ === 5) return c.close();
+      await new Promise((r) => setTimeout(r, 50));
+      c.enqueue(new Uint8Array(1000).fill(65));
+    },
+  });
+  const res = await curl([
+    ...w.viaTls(),
+    "--http1.1",
+    "-H",
+    "transfer-encoding: chunked",
+    "--data-binary",
+    "@-",
+    "https://llama.example.com/upload",
+  ], chunks);
+  assertEquals(res.status, 200, res.stderr);
+  const seen = JSON.parse(res.body);
+  assertEquals(seen.bodyBytes, 5000);
+  assertEquals(headerValues(seen, "authorization"), [`Bearer ${SECRET}`]);
+});
+
+Deno.test("clients get HTTP/2 when they offer it", sanitize, async () => {
+  await using w = await world();
+  const res = await curl([...w.viaTls(), "--http2", "https://llama.example.com/echo"]);
+  assertEquals(res.status, 200, res.stderr);
+  assertMatch(res.headers, /^HTTP\/2 200/m);
+  assertEquals(headerValues(JSON.parse(res.body), "authorization"), [`Bearer ${SECRET}`]);
+});
+
+Deno.test("a WebSocket echo works through a tunnel, with the secret on the upgrade", sanitize, async () => {
+  await using w = await world();
+  const client = Deno.createHttpClient({
+    proxy: {
+      url: `http://127.0.0.1:${w.server.plainPort}`,
+      basicAuth: { username: "proxy", password: w.token },
+    },
+    caCerts: [await Deno.readTextFile(w.f.veilCaFile)],
+  });
+  const ws = new WebSocket("wss://llama.example.com/ws", { client, protocols: ["chat"] });
+  const messages: string[] = [];
+  const { promise, resolve, reject } = Promise.withResolvers<void>();
+  ws.onmessage = (e) => {
+    messages.push(String(e.data));
+    if (messages.length === 1) ws.send("ping through veil");
+    else ws.close(1000);
+  };
+  ws.onclose = () => resolve();
+  ws.onerror = () => reject(new Error("websocket failed"));
+  const timer = setTimeout(() => reject(new Error("websocket timed out")), 10_000);
+  try {
+    await promise;
+  } finally {
+    clearTimeout(timer);
+    client.close();
+  }
+  assertEquals(ws.protocol, "chat");
+  assertEquals(JSON.parse(messages[0]).authorization, `Bearer ${SECRET}`);
+  assertEquals(messages[1], "ping through veil");
+});
