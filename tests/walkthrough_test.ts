@@ -54,4 +54,6 @@ Deno.test("walkthrough: create, allow, inject over the https proxy, revoke", san
   }
   assertEquals(after.status, 403);
   assert((await f.ok(["secret", "list"])).includes("llama-1"), "the secret still exists");
+  assertEquals(await server.stop(), 0, "SIGTERM stops it cleanly");
+  assert(server.stderr().includes("veil: stopping"));
 });

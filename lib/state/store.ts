@@ -5,6 +5,7 @@ import { loadSealKey, type Sealed, Sealer } from "./seal.ts";
 /** KV layout. Every CLI write also bumps REVISION in the same atomic operation. */
 export const keys = {
   revision: ["meta", "revision"] as Deno.KvKey,
+  sealCheck: ["meta", "seal-check"] as Deno.KvKey,
   client: (name: string): Deno.KvKey => ["clients", name],
   clients: ["clients"] as Deno.KvKey,
   secret: (name: string): Deno.KvKey => ["secrets", name],
@@ -53,14 +54,43 @@ export class Store implements Disposable {
 
   static async open(dir: string): Promise<Store> {
     await ensureStateDir(dir);
+    const path = `${dir}/veil.kv`;
+    const existed = await exists(path);
+    if (existed && !Deno.env.get("VEIL_SEAL_KEY") && !(await exists(`${dir}/seal.key`))) {
+      throw new VeilError(`Seal key ${dir}/seal.key is missing: restore it or set VEIL_SEAL_KEY`);
+    }
     const sealer = await Sealer.fromRaw(await loadSealKey(dir));
     let kv: Deno.Kv;
     try {
-      kv = await Deno.openKv(`${dir}/veil.kv`);
+      kv = await Deno.openKv(path);
     } catch (err) {
-      throw new VeilError(`Cannot open state ${dir}/veil.kv: ${(err as Error).message}`);
+      throw new VeilError(`Cannot open state ${path}: ${(err as Error).message}`);
     }
-    return new Store(dir, kv, sealer);
+    const store = new Store(dir, kv, sealer);
+    try {
+      await store.checkSealKey();
+    } catch (err) {
+      kv.close();
+      throw err;
+    }
+    return store;
+  }
+
+  /** A sealed known value proves the key is the one the state was sealed with, before anything is written. */
+  private async checkSealKey(): Promise<void> {
+    const entry = await this.kv.get<Sealed>(keys.sealCheck);
+    if (entry.value === null) {
+      const sealed = await this.sealer.seal(keys.sealCheck, "veil");
+      await this.kv.atomic().check(entry).set(keys.sealCheck, sealed).commit();
+      return;
+    }
+    try {
+      await this.sealer.open(keys.sealCheck, entry.value);
+    } catch {
+      throw new VeilError(
+        `Cannot open state ${this.dir}: wrong seal key (not the one this state was sealed with)`,
+      );
+    }
   }
 
   close(): void {
@@ -114,5 +144,14 @@ export class Store implements Disposable {
 
   async openSecret<T>(record: SecretRecord): Promise<T> {
     return await this.sealer.open<T>(keys.secret(record.name), record.sealed);
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
   }
 }
