@@ -2,6 +2,7 @@ import { allowCommands } from "./lib/cli/allow.ts";
 import { auditCommands } from "./lib/cli/audit.ts";
 import { caCommands } from "./lib/cli/ca.ts";
 import { clientCommands } from "./lib/cli/client.ts";
+import { oauthCommands } from "./lib/cli/oauth.ts";
 import { runCli } from "./lib/cli/command.ts";
 import { secretCommands } from "./lib/cli/secret.ts";
 import { serveCommands } from "./lib/cli/serve.ts";
@@ -14,6 +15,7 @@ const commands = [
   ...caCommands,
   ...serveCommands,
   ...auditCommands,
+  ...oauthCommands,
 ];
 
 if (import.meta.main) {

@@ -1,4 +1,5 @@
-import { credentialType } from "../credentials/registry.ts";
+import { credentialType, credentialTypeNames } from "../credentials/registry.ts";
+import type { CredStateRecord } from "../credentials/token_state.ts";
 import { UsageError, VeilError } from "../errors.ts";
 import { parseHostPattern } from "../policy/host.ts";
 import { keys, type RuleRecord, type SecretRecord } from "../state/store.ts";
@@ -24,6 +25,16 @@ async function readValue(value: string | undefined, file: string | undefined): P
   }
 }
 
+function isStatic(type: string): boolean {
+  return type === "bearer" || type === "basic";
+}
+
+/** The refreshed state's meta (never its tokens), when it belongs to this version of the secret. */
+async function liveMeta(kv: Deno.Kv, s: SecretRecord) {
+  const entry = await kv.get<CredStateRecord>(keys.credState(s.name));
+  return entry.value && entry.value.secretVersion === s.updatedAt ? entry.value.meta : undefined;
+}
+
 export const secretCommands: Command[] = [
   {
     name: "secret create",
@@ -35,7 +46,7 @@ export const secretCommands: Command[] = [
         value: "HOST",
         help: "host the secret may be sent to (exact or *.example.com)",
       },
-      type: { type: "string", value: "TYPE", help: "bearer or basic" },
+      type: { type: "string", value: "TYPE", help: `one of ${credentialTypeNames().join(", ")}` },
       value: {
         type: "string",
         value: "V",
@@ -49,10 +60,10 @@ export const secretCommands: Command[] = [
       const name = checkName("secret", args[0]);
       const hostFlag = str(flags, "host");
       const typeFlag = str(flags, "type");
-      if (!hostFlag) throw new UsageError("Missing --host");
       if (!typeFlag) throw new UsageError("Missing --type");
       const kind = credentialType(typeFlag);
-      const host = parseHostPattern(hostFlag);
+      if (!hostFlag && !kind.defaultHost) throw new UsageError("Missing --host");
+      const host = parseHostPattern(hostFlag ?? kind.defaultHost!);
       const value = await readValue(str(flags, "value"), str(flags, "value-file"));
       const adopted = await kind.adopt(value, { tokenEndpoint: str(flags, "token-endpoint") });
       using store = await openStore(flags);
@@ -85,14 +96,20 @@ export const secretCommands: Command[] = [
     async run({ flags }) {
       using store = await openStore(flags);
       const secrets = await store.list<SecretRecord>(keys.secrets);
-      const rows = secrets.map((s) => ({
-        name: s.name,
-        type: s.type,
-        host: s.host,
-        info: Object.entries(s.info).map(([k, v]) => `${k}=${v}`).join(" "),
-        updated: s.updatedAt,
-      }));
-      printRows(rows, ["name", "type", "host", "info", "updated"], Boolean(flags.json));
+      const rows = [];
+      for (const s of secrets) {
+        const meta = await liveMeta(store.kv, s);
+        rows.push({
+          name: s.name,
+          type: s.type,
+          host: s.host,
+          state: meta?.status ?? (isStatic(s.type) ? "static" : "ok"),
+          expires: meta?.expiresAt ? new Date(meta.expiresAt).toISOString() : undefined,
+          info: Object.entries(s.info).map(([k, v]) => `${k}=${v}`).join(" "),
+          updated: s.updatedAt,
+        });
+      }
+      printRows(rows, ["name", "type", "host", "state", "expires", "info", "updated"], Boolean(flags.json));
     },
   },
   {
@@ -112,6 +129,35 @@ export const secretCommands: Command[] = [
         `Secret ${args[0]} changed while deleting it: try again`,
       );
       console.error(`Deleted secret ${args[0]}`);
+    },
+  },
+  {
+    name: "secret show",
+    summary: "Show a secret's type, host, expiry, last refresh and last error; never its value",
+    args: ["NAME"],
+    options: { json },
+    async run({ args, flags }) {
+      using store = await openStore(flags);
+      const { value: s } = await store.requireSecret(args[0]);
+      const meta = await liveMeta(store.kv, s);
+      const fields: Record<string, unknown> = {
+        name: s.name,
+        type: s.type,
+        host: s.host,
+        ...s.info,
+        state: meta?.status ?? (isStatic(s.type) ? "static" : "ok"),
+        expires: meta?.expiresAt ? new Date(meta.expiresAt).toISOString() : undefined,
+        last_refresh: meta?.lastRefresh,
+        refreshes: meta?.refreshes,
+        last_error: meta?.lastError,
+        created: s.createdAt,
+        updated: s.updatedAt,
+      };
+      if (flags.json) {
+        console.log(JSON.stringify(fields, null, 2));
+        return;
+      }
+      for (const [k, v] of Object.entries(fields)) if (v !== undefined) console.log(`${k.padEnd(14)} ${v}`);
     },
   },
 ];

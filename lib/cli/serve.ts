@@ -2,9 +2,9 @@ import { UsageError, VeilError } from "../errors.ts";
 import { parseDuration } from "../policy/duration.ts";
 import { normalizeHost } from "../policy/host.ts";
 import { startProxy } from "../proxy/server.ts";
-import type { ConnectTo } from "../proxy/upstream.ts";
 import { type Command, list, str } from "./command.ts";
 import { openStore } from "./open.ts";
+import { upstreamFlags, upstreamSettings } from "./upstream_flags.ts";
 
 const HOSTPORT = /^(\[[0-9a-fA-F:.]+\]|[^:\[\]\s]*):(\d{1,5})$/;
 
@@ -12,28 +12,6 @@ function parseListen(flag: string, text: string): { hostname: string; port: numb
   const m = HOSTPORT.exec(text);
   if (!m || Number(m[2]) > 65535) throw new UsageError(`Invalid ${flag} ${text}: use HOST:PORT`);
   return { hostname: normalizeHost(m[1]) || "0.0.0.0", port: Number(m[2]) };
-}
-
-/** curl's --connect-to HOST:PORT:ADDR:PORT. */
-export function parseConnectTo(text: string): [string, ConnectTo] {
-  const m = /^([^:\[\]\s]+|\[[0-9a-fA-F:.]+\]):(\d{1,5}):([^:\[\]\s]+|\[[0-9a-fA-F:.]+\]):(\d{1,5})$/.exec(
-    text,
-  );
-  if (!m || Number(m[2]) > 65535 || Number(m[4]) > 65535) {
-    throw new UsageError(`Invalid --connect-to ${text}: use HOST:PORT:ADDR:PORT`);
-  }
-  return [`${normalizeHost(m[1])}:${Number(m[2])}`, { host: normalizeHost(m[3]), port: Number(m[4]) }];
-}
-
-async function readCa(path: string): Promise<string> {
-  try {
-    const pem = await Deno.readTextFile(path);
-    if (!pem.includes("-----BEGIN CERTIFICATE-----")) throw new Error("no PEM certificate in it");
-    return pem;
-  } catch (err) {
-    const why = err instanceof Deno.errors.NotFound ? "no such file" : (err as Error).message;
-    throw new VeilError(`Cannot read --upstream-ca ${path}: ${why}`);
-  }
 }
 
 function fmt(addr: Deno.NetAddr): string {
@@ -61,18 +39,7 @@ export const serveCommands: Command[] = [
         value: "NAME",
         help: "extra name for the TLS listener's certificate",
       },
-      "upstream-ca": {
-        type: "string",
-        multiple: true,
-        value: "FILE",
-        help: "extra trusted root (PEM) for upstream TLS",
-      },
-      "connect-to": {
-        type: "string",
-        multiple: true,
-        value: "H:P:ADDR:P",
-        help: "dial ADDR:P for H:P; TLS still verified for H",
-      },
+      ...upstreamFlags,
       "audit-log": { type: "string", value: "FILE", help: "also append audit records as JSON lines to FILE" },
       "audit-retention": {
         type: "string",
@@ -87,8 +54,7 @@ export const serveCommands: Command[] = [
       const listen = listenFlag === "off" ? undefined : parseListen("--listen", listenFlag);
       const listenTls = tlsFlag === "off" ? undefined : parseListen("--listen-tls", tlsFlag);
       if (!listen && !listenTls) throw new UsageError("Both listeners are off: nothing to serve");
-      const connectTo = new Map(list(flags, "connect-to").map(parseConnectTo));
-      const upstreamCaPems = await Promise.all(list(flags, "upstream-ca").map(readCa));
+      const { connectTo, upstreamCaPems } = await upstreamSettings(flags);
       const retention = parseDuration(str(flags, "audit-retention") ?? "7d");
       const auditPath = str(flags, "audit-log");
       let auditFile: Deno.FsFile | undefined;

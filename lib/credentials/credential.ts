@@ -1,3 +1,5 @@
+import type { OutboundFetch } from "../proxy/outbound.ts";
+import type { Sealer } from "../state/seal.ts";
 import type { SecretRecord } from "../state/store.ts";
 
 /** Raised when a credential cannot produce headers; becomes a 502 with this reason. */
@@ -31,10 +33,19 @@ export interface AdoptOptions {
   tokenEndpoint?: string;
 }
 
+/** What a live credential may use: state for refreshed tokens, and veil's outbound fetch. */
+export interface CredentialEnv {
+  kv: Deno.Kv;
+  sealer: Sealer;
+  fetch: OutboundFetch;
+}
+
 /** One kind of secret: how it is adopted at `secret create` and loaded by the server. */
 export interface CredentialType {
   readonly type: string;
+  /** The API host a secret of this type is usually for, when --host is not given. */
+  readonly defaultHost?: string;
   /** Validates the given value; throws a VeilError naming what is wrong. */
   adopt(value: string, options: AdoptOptions): Promise<Adopted>;
-  load(record: SecretRecord, material: unknown): Credential;
+  load(record: SecretRecord, material: unknown, env: CredentialEnv): Credential;
 }

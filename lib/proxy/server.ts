@@ -6,6 +6,7 @@ import { startDialer } from "./dialer.ts";
 import { serveFrontDoor } from "./frontdoor.ts";
 import { type HandlerContext, handleRequest } from "./handler.ts";
 import { Interceptors } from "./interceptors.ts";
+import { outboundFetch } from "./outbound.ts";
 import { Snapshot } from "./snapshot.ts";
 import { TunnelRegistry } from "./tunnels.ts";
 import { type ConnectTo, Upstream } from "./upstream.ts";
@@ -47,7 +48,13 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const { store } = options;
   const ca = await loadCa(store);
   const minter = await LeafMinter.create(ca);
-  const snapshot = new Snapshot(store);
+  const upstream = new Upstream({ extraCaPems: options.upstreamCaPems, connectTo: options.connectTo });
+  const dialer = startDialer(upstream);
+  const snapshot = new Snapshot(store, {
+    kv: store.kv,
+    sealer: store.sealer,
+    fetch: outboundFetch(dialer.client),
+  });
   await snapshot.start();
   const audit = new AuditSink({
     kv: store.kv,
@@ -55,8 +62,6 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     stdout: options.auditStdout,
     retentionMs: options.auditRetentionMs,
   });
-  const upstream = new Upstream({ extraCaPems: options.upstreamCaPems, connectTo: options.connectTo });
-  const dialer = startDialer(upstream);
   const tunnels = new TunnelRegistry();
   const ctx: HandlerContext = { snapshot, audit, upstream, wsClient: dialer.client };
 

@@ -1,4 +1,4 @@
-import type { Credential } from "../credentials/credential.ts";
+import type { Credential, CredentialEnv } from "../credentials/credential.ts";
 import { credentialType } from "../credentials/registry.ts";
 import { oneLine } from "../errors.ts";
 import { type CompiledRule, compileRule, sortRules } from "../policy/decide.ts";
@@ -22,7 +22,7 @@ export class Snapshot {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private loading: Promise<void> | undefined;
 
-  constructor(private readonly store: Store) {}
+  constructor(private readonly store: Store, private readonly env: CredentialEnv) {}
 
   /** Finds the client whose token this is. */
   authenticate(token: string): ClientRecord | undefined {
@@ -85,7 +85,7 @@ export class Snapshot {
       }
       try {
         const material = await this.store.openSecret(record);
-        const credential = credentialType(record.type).load(record, material);
+        const credential = credentialType(record.type).load(record, material, this.env);
         nextSecrets.set(record.name, { updatedAt: record.updatedAt, credential });
       } catch (err) {
         console.error(`veil: cannot load secret ${record.name}: ${oneLine(err)}`);

@@ -1,0 +1,57 @@
+import { checkEndpoint, field, optionalTime, parseJsonFile } from "./adopt.ts";
+import type { CredentialType } from "./credential.ts";
+import { expiresFrom, refreshGrant } from "./grant.ts";
+import { OAuthCredential } from "./oauth.ts";
+import type { TokenState } from "./token_state.ts";
+
+const TYPE = "oauth-claude";
+const CLIENT_ID = "9d1c250a-e61b-44d9-88ed-5944d1962f5e";
+const TOKEN_ENDPOINT = "https://platform.claude.com/v1/oauth/token";
+const OAUTH_BETA = "oauth-2025-04-20";
+
+interface Material {
+  state: TokenState;
+  tokenEndpoint: string;
+}
+
+/** Claude Code's ~/.claude/.credentials.json (claudeAiOauth). */
+export const claude: CredentialType = {
+  type: TYPE,
+  defaultHost: "api.anthropic.com",
+  adopt(value, options) {
+    const file = parseJsonFile(TYPE, value);
+    const state: TokenState = {
+      access: field(TYPE, file, "claudeAiOauth.accessToken"),
+      refresh: field(TYPE, file, "claudeAiOauth.refreshToken"),
+      expiresAt: optionalTime(TYPE, file, "claudeAiOauth.expiresAt"),
+    };
+    const tokenEndpoint = checkEndpoint(TYPE, options.tokenEndpoint ?? TOKEN_ENDPOINT);
+    return Promise.resolve({
+      material: { state, tokenEndpoint } satisfies Material,
+      info: { token_endpoint: tokenEndpoint },
+    });
+  },
+  load(record, material, env) {
+    const m = material as Material;
+    return new OAuthCredential(record, m.state, {
+      canRefresh: (s) => Boolean(s.refresh),
+      async refresh(s) {
+        const now = Date.now();
+        const r = await refreshGrant(env.fetch, m.tokenEndpoint, CLIENT_ID, s.refresh!, { jsonBody: true });
+        return {
+          access: r.access_token,
+          refresh: r.refresh_token ?? s.refresh,
+          obtainedAt: now,
+          expiresAt: expiresFrom(now, r.expires_in, 3600),
+        };
+      },
+      headers(s, headers) {
+        headers.set("authorization", `Bearer ${s.access}`);
+        headers.delete("x-api-key");
+        const betas = (headers.get("anthropic-beta") ?? "").split(",").map((b) => b.trim()).filter(Boolean);
+        if (!betas.includes(OAUTH_BETA)) betas.push(OAUTH_BETA);
+        headers.set("anthropic-beta", betas.join(","));
+      },
+    }, env);
+  },
+};

@@ -1,0 +1,62 @@
+import { checkEndpoint, field, optionalString, optionalTime, parseJsonFile } from "./adopt.ts";
+import type { CredentialType } from "./credential.ts";
+import { expiresFrom, refreshGrant } from "./grant.ts";
+import { OAuthCredential } from "./oauth.ts";
+import type { TokenState } from "./token_state.ts";
+
+const TYPE = "github-app-user";
+export const GITHUB_TOKEN_PATH = "/login/oauth/access_token";
+
+interface Material {
+  state: TokenState;
+  tokenEndpoint: string;
+  clientId: string;
+}
+
+/** The JSON `veil oauth github-app-user` prints: a GitHub App user token from the device flow. */
+export const githubAppUser: CredentialType = {
+  type: TYPE,
+  defaultHost: "api.github.com",
+  adopt(value, options) {
+    const file = parseJsonFile(TYPE, value);
+    const clientId = field(TYPE, file, "client_id");
+    const access = field(TYPE, file, "access_token");
+    const refresh = optionalString(file, "refresh_token");
+    const state: TokenState = {
+      access,
+      refresh,
+      obtainedAt: optionalTime(TYPE, file, "obtained_at"),
+      expiresAt: optionalTime(TYPE, file, "expires_at"),
+    };
+    const tokenEndpoint = checkEndpoint(
+      TYPE,
+      options.tokenEndpoint ?? optionalString(file, "token_endpoint") ??
+        `https://github.com${GITHUB_TOKEN_PATH}`,
+    );
+    return Promise.resolve({
+      material: { state, tokenEndpoint, clientId } satisfies Material,
+      info: { client_id: clientId, token_endpoint: tokenEndpoint },
+    });
+  },
+  load(record, material, env) {
+    const m = material as Material;
+    return new OAuthCredential(record, m.state, {
+      canRefresh: (s) => Boolean(s.refresh),
+      async refresh(s) {
+        const now = Date.now();
+        const r = await refreshGrant(env.fetch, m.tokenEndpoint, m.clientId, s.refresh!, {
+          errorsWith200: true,
+        });
+        return {
+          access: r.access_token,
+          refresh: r.refresh_token ?? s.refresh,
+          obtainedAt: now,
+          expiresAt: expiresFrom(now, r.expires_in),
+        };
+      },
+      headers(s, headers) {
+        headers.set("authorization", `Bearer ${s.access}`);
+      },
+    }, env);
+  },
+};
