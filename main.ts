@@ -19,12 +19,14 @@ const commands = [
 ];
 
 if (import.meta.main) {
+  let code = 1;
   try {
-    Deno.exitCode = await runCli(Deno.args, commands);
+    code = await runCli(Deno.args, commands);
   } catch (err) {
     // Unexpected: one line, and the stack only when asked for.
     console.error(`veil: internal error: ${oneLine(err)}`);
     if (Deno.env.get("VEIL_DEBUG")) console.error((err as Error).stack);
-    Deno.exitCode = 1;
   }
+  // Exit now: a command is done when it returns (a login may still be reading stdin).
+  Deno.exit(code);
 }

@@ -211,16 +211,9 @@ Deno.test(
   sanitize,
   async () => {
     await using w = await oauthWorld();
-    w.fake.lifetime.github = 3;
-    await w.f.ok([
-      "secret",
-      "create",
-      "gh",
-      "--type",
-      "github-app-user",
-      "--value-file",
-      await w.adoptFile("github-app-user", 3),
-    ]);
+    // Past 80% of its life with 20 s left: veil refreshes at once, and may keep using it meanwhile.
+    const file = await w.adoptFile("github-app-user", 20, 120);
+    await w.f.ok(["secret", "create", "gh", "--type", "github-app-user", "--value-file", file]);
     await w.f.ok(["allow", "sbox-1", "--host", "api.github.com", "--secret", "gh"]);
     w.fake.failNext("github", 503, 100);
     const server = await w.serve(["--audit-log", `${w.f.dir}/audit.jsonl`]);

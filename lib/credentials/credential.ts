@@ -19,8 +19,8 @@ export interface Credential {
   apply(headers: Headers, url: URL): Promise<void>;
   /** Exact strings that must never reach the sandbox (used to scrub echoes). */
   sensitiveValues(): string[];
-  /** Stops background work (refresh timers). */
-  close?(): void;
+  /** Stops background work, letting a refresh in flight finish and persist. */
+  close?(): Promise<void>;
 }
 
 /** What `secret create` stores: material to seal, plus non-sensitive facts for listings. */

@@ -94,9 +94,11 @@ export class OAuthCredential implements Credential {
     return [this.state.access, this.state.refresh ?? ""].filter((v) => v.length >= 8);
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.timer);
+    // A refresh already sent has spent the old refresh token: its answer must be persisted.
+    await this.inflight?.catch(() => {});
   }
 
   /** Expired, or so close to it that a request sent now could arrive too late. */

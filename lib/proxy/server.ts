@@ -111,7 +111,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     async close() {
       for (const l of listeners) l.close();
       await Promise.allSettled(loops);
-      snapshot.stop();
+      await Promise.race([snapshot.stop(), new Promise((r) => setTimeout(r, 10_000))]);
       await Promise.race([
         Promise.allSettled([interceptors.close(), plain.shutdown()]),
         new Promise((r) => setTimeout(r, 2000)),

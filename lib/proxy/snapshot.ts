@@ -57,10 +57,11 @@ export class Snapshot {
     this.timer = setTimeout(tick, pollMs);
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
-    for (const s of this.secrets.values()) s.credential.close?.();
+    await this.loading?.catch(() => {});
+    await Promise.allSettled([...this.secrets.values()].map((s) => s.credential.close?.()));
   }
 
   reloadIfChanged(): Promise<void> {

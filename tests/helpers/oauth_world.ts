@@ -10,8 +10,11 @@ export interface OAuthWorld extends AsyncDisposable {
   /** --connect-to arguments sending every provider host to the fake. */
   connect: string[];
   serve(extra?: string[]): Promise<RunningVeil>;
-  /** Writes an adoptable file for a type, seeded with a token chain the fake honours. */
-  adoptFile(type: string, lifetimeSeconds?: number): Promise<string>;
+  /**
+   * Writes an adoptable file for a type, seeded with a token chain the fake honours: the access
+   * token has `lifetimeSeconds` left, out of a life of `totalSeconds` (default the same).
+   */
+  adoptFile(type: string, lifetimeSeconds?: number, totalSeconds?: number): Promise<string>;
   /** Deno fetch through a running veil, trusting its CA. */
   client(server: RunningVeil): Promise<Deno.HttpClient>;
 }
@@ -36,10 +39,11 @@ export async function oauthWorld(): Promise<OAuthWorld> {
     token,
     connect,
     serve: (extra = []) => f.serve([...connect, ...extra]),
-    async adoptFile(type, lifetimeSeconds) {
+    async adoptFile(type, lifetimeSeconds, totalSeconds) {
       const seed = await fake.seed(PROVIDER_OF[type], lifetimeSeconds);
       const now = Date.now();
-      const obtained = new Date(seed.expiresAt - (lifetimeSeconds ?? 3600) * 1000).toISOString();
+      const obtained = new Date(seed.expiresAt - (totalSeconds ?? lifetimeSeconds ?? 3600) * 1000)
+        .toISOString();
       const files: Record<string, unknown> = {
         "oauth-claude": {
           claudeAiOauth: {
