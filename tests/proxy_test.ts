@@ -112,7 +112,7 @@ Deno.test("plain http:// requests are forwarded when no secret is involved", san
     (req) =>
       Response.json({ host: req.headers.get("host"), proxyAuth: req.headers.get("proxy-authorization") }),
   );
-  await w.f.ok(["allow", "sbox-1", "--host", "127.0.0.1", "--port", String(plain.addr.port)]);
+  await w.f.ok(["allow", "sbox-1", "--host", "127.0.0.1", "--port", String(plain.addr.port), "--allow-private"]);
   await eventually(async () => {
     const r = await curl([...w.viaPlain(), `http://127.0.0.1:${plain.addr.port}/hello`]);
     if (r.status !== 200) return false;

@@ -38,6 +38,7 @@ export const allowCommands: Command[] = [
       method: { type: "string", multiple: true, value: "M", help: "allowed method (default: all)" },
       port: { type: "string", value: "N", help: "allowed port (default: 443 and 80)" },
       ttl: { type: "string", value: "DURATION", help: "the rule expires after this long (30m, 12h, 7d)" },
+      "allow-private": { type: "boolean", help: "let this rule reach loopback, private and link-local addresses" },
     },
     async run({ args, flags }) {
       const hostFlag = str(flags, "host");
@@ -64,6 +65,7 @@ export const allowCommands: Command[] = [
         paths,
         methods,
         ports,
+        allowPrivate: flags["allow-private"] ? true : undefined,
         expiresAt,
         createdAt: new Date().toISOString(),
       };
@@ -117,13 +119,14 @@ export const allowCommands: Command[] = [
         paths: r.paths,
         methods: r.methods,
         secret: r.secret,
+        private: r.allowPrivate ? "allowed" : undefined,
         expires: r.expiresAt === undefined
           ? undefined
           : new Date(r.expiresAt).toISOString() + (r.expiresAt <= now ? " (expired)" : ""),
       }));
       printRows(
         rows,
-        ["client", "host", "ports", "paths", "methods", "secret", "expires"],
+        ["client", "host", "ports", "paths", "methods", "secret", "private", "expires"],
         Boolean(flags.json),
       );
     },

@@ -2,6 +2,7 @@ import { XAI_CLIENT_ID, XAI_TOKEN_ENDPOINT } from "../credentials/xai.ts";
 import { UsageError } from "../errors.ts";
 import { githubAppUserLogin } from "../oauth/github_login.ts";
 import { xaiBrowserLogin, xaiDeviceLogin } from "../oauth/xai_login.ts";
+import { Destinations } from "../proxy/destinations.ts";
 import { startDialer } from "../proxy/dialer.ts";
 import { type OutboundFetch, outboundFetch } from "../proxy/outbound.ts";
 import { Upstream } from "../proxy/upstream.ts";
@@ -12,8 +13,9 @@ import { upstreamFlags, upstreamSettings } from "./upstream_flags.ts";
 /** Runs a login with veil's own dialer, so --connect-to and --upstream-ca apply as in serve. */
 async function withOutbound<T>(flags: Flags, run: (fetchFn: OutboundFetch) => Promise<T>): Promise<T> {
   const { connectTo, upstreamCaPems } = await upstreamSettings(flags);
-  const upstream = new Upstream({ extraCaPems: upstreamCaPems, connectTo });
-  const dialer = startDialer(upstream);
+  const upstream = new Upstream({ extraCaPems: upstreamCaPems });
+  const destinations = new Destinations({ connectTo, own: { sockets: new Set(), hosts: new Set() } });
+  const dialer = startDialer(destinations, upstream.ca);
   try {
     return await run(outboundFetch(dialer.client));
   } finally {

@@ -46,6 +46,7 @@ export const serveCommands: Command[] = [
         value: "DURATION",
         help: "how long `veil audit` keeps records (default 7d)",
       },
+      dns: { type: "string", value: "ADDR:PORT", help: "nameserver for upstream names (default: the system's)" },
       quiet: { type: "boolean", help: "do not print audit lines on stdout" },
     },
     async run({ flags }) {
@@ -55,6 +56,8 @@ export const serveCommands: Command[] = [
       const listenTls = tlsFlag === "off" ? undefined : parseListen("--listen-tls", tlsFlag);
       if (!listen && !listenTls) throw new UsageError("Both listeners are off: nothing to serve");
       const { connectTo, upstreamCaPems } = await upstreamSettings(flags);
+      const dnsFlag = str(flags, "dns");
+      const dns = dnsFlag ? parseListen("--dns", dnsFlag) : undefined;
       const retention = parseDuration(str(flags, "audit-retention") ?? "7d");
       const auditPath = str(flags, "audit-log");
       let auditFile: Deno.FsFile | undefined;
@@ -75,6 +78,7 @@ export const serveCommands: Command[] = [
           tlsNames: list(flags, "tls-name"),
           upstreamCaPems,
           connectTo,
+          dns: dns && { ipAddr: dns.hostname, port: dns.port },
           auditFile,
           auditStdout: !flags.quiet,
           auditRetentionMs: retention,

@@ -1,6 +1,7 @@
 import type { AuditRecord } from "../audit/record.ts";
 import type { AuditSink } from "../audit/sink.ts";
 import { decide } from "../policy/decide.ts";
+import { type Dial, DestinationError, type Destinations } from "./destinations.ts";
 import { proxyToken } from "./auth.ts";
 import { headerOf, HeadError, readHead, type RequestHead } from "./head.ts";
 import type { Interceptors } from "./interceptors.ts";
@@ -15,6 +16,7 @@ export interface FrontDoorContext {
   audit: AuditSink;
   interceptors: Interceptors;
   tunnels: TunnelRegistry;
+  destinations: Destinations;
   /** The internal plain-HTTP server that handles absolute-form requests. */
   plainPort: () => number;
   maxHeadBytes: number;
@@ -79,6 +81,13 @@ async function handleConnection(ctx: FrontDoorContext, conn: Deno.Conn): Promise
   if (!client) return await deny(token ? "proxy-auth-invalid" : "proxy-auth-required", fields);
   const decision = decide(ctx.snapshot.rules(client.name), { ...target, now: Date.now() });
   if (!decision.allow) return await deny(decision.reason, { ...fields, client: client.name });
+  let dial: Dial;
+  try {
+    dial = await ctx.destinations.pick(target.host, target.port, decision.rule.record.allowPrivate);
+  } catch (err) {
+    const reason = err instanceof DestinationError ? err.reason : "upstream-connect-failed";
+    return await deny(reason, { ...fields, client: client.name });
+  }
 
   let inner: Deno.TcpConn;
   let serverPort: number;
@@ -94,6 +103,7 @@ async function handleConnection(ctx: FrontDoorContext, conn: Deno.Conn): Promise
     host: target.host,
     port: target.port,
     remote,
+    dial,
   });
   try {
     await writeAll(conn, ESTABLISHED);
@@ -123,6 +133,7 @@ async function forwardPlain(ctx: FrontDoorContext, conn: Deno.Conn, head: Reques
     host: "",
     port: 0,
     remote: remoteOf(conn),
+    dial: { host: "", port: 0, trusted: false },
   });
   try {
     await pipeBoth(conn, inner, first);

@@ -4,6 +4,8 @@ import { type Credential, CredentialError } from "../credentials/credential.ts";
 import { decide } from "../policy/decide.ts";
 import { hostMatches, normalizeHost } from "../policy/host.ts";
 import { proxyToken } from "./auth.ts";
+import { type Dial, DestinationError, type Destinations } from "./destinations.ts";
+import type { Dialer } from "./dialer.ts";
 import { denialResponse, statusFor } from "./reasons.ts";
 import type { Snapshot } from "./snapshot.ts";
 import type { Tunnel } from "./tunnels.ts";
@@ -14,8 +16,9 @@ export interface HandlerContext {
   snapshot: Snapshot;
   audit: AuditSink;
   upstream: Upstream;
-  /** An HttpClient that dials like the upstream does, for WebSockets. */
-  wsClient: Deno.HttpClient;
+  destinations: Destinations;
+  /** Dials like the upstream does, for WebSockets. */
+  dialer: Dialer;
 }
 
 /** Where a request came from: an intercepted tunnel, or a plain absolute-form request. */
@@ -116,6 +119,17 @@ export async function handleRequest(ctx: HandlerContext, req: Request, scope: Sc
     else if (scope.scheme === "http") return deny("secret-needs-tls");
   }
 
+  let dial: Dial;
+  if (scope.scheme === "https") {
+    dial = scope.tunnel.dial;
+  } else {
+    try {
+      dial = await ctx.destinations.pick(host, port, decision.rule.record.allowPrivate);
+    } catch (err) {
+      return deny(err instanceof DestinationError ? err.reason : "upstream-connect-failed");
+    }
+  }
+
   const headers = forwardedHeaders(req);
   if (!headers.has("host")) headers.set("host", url.host);
   if (credential) {
@@ -128,11 +142,16 @@ export async function handleRequest(ctx: HandlerContext, req: Request, scope: Sc
   }
 
   if (req.headers.get("upgrade")?.toLowerCase() === "websocket") {
-    return await relayWebSocket(ctx.wsClient, req, url, host, port, headers, (status, reason, up, down) => {
-      record.bytes_up = up;
-      record.bytes_down = down;
-      finish(status, reason ? "error" : "allow", reason);
-    });
+    const unpin = ctx.dialer.pin(host, port, dial);
+    try {
+      return await relayWebSocket(ctx.dialer.client, req, url, host, port, headers, (status, reason, up, down) => {
+        record.bytes_up = up;
+        record.bytes_down = down;
+        finish(status, reason ? "error" : "allow", reason);
+      });
+    } finally {
+      unpin();
+    }
   }
 
   const up = { bytes: 0 };
@@ -142,6 +161,7 @@ export async function handleRequest(ctx: HandlerContext, req: Request, scope: Sc
       scheme: scope.scheme,
       host,
       port,
+      dial,
       method: req.method,
       path: url.pathname + url.search,
       headers: [...headers],

@@ -8,6 +8,8 @@ const STATUS: Record<string, number> = {
   "method-not-allowed": 403,
   "rule-expired": 403,
   "secret-needs-tls": 403,
+  "private-destination": 403,
+  "dns-failed": 502,
   "host-mismatch": 421,
   "bad-request": 400,
   "bad-request-line": 400,

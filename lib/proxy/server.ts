@@ -2,6 +2,7 @@ import { AuditSink } from "../audit/sink.ts";
 import type { Store } from "../state/store.ts";
 import { loadCa } from "../tls/ca.ts";
 import { LeafMinter } from "../tls/leaf.ts";
+import { Destinations, ownAddresses } from "./destinations.ts";
 import { startDialer } from "./dialer.ts";
 import { serveFrontDoor } from "./frontdoor.ts";
 import { type HandlerContext, handleRequest } from "./handler.ts";
@@ -18,6 +19,8 @@ export interface ProxyOptions {
   tlsNames: string[];
   upstreamCaPems: string[];
   connectTo: Map<string, ConnectTo>;
+  /** --dns ADDR:PORT; the system resolver when absent. */
+  dns?: { ipAddr: string; port: number };
   auditFile?: Deno.FsFile;
   auditStdout: boolean;
   auditRetentionMs: number;
@@ -48,8 +51,10 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const { store } = options;
   const ca = await loadCa(store);
   const minter = await LeafMinter.create(ca);
-  const upstream = new Upstream({ extraCaPems: options.upstreamCaPems, connectTo: options.connectTo });
-  const dialer = startDialer(upstream);
+  const upstream = new Upstream({ extraCaPems: options.upstreamCaPems });
+  const listenAddrs = [options.listen, options.listenTls].filter((l) => l !== undefined);
+  const destinations = new Destinations({ connectTo: options.connectTo, dns: options.dns, own: ownAddresses(listenAddrs) });
+  const dialer = startDialer(destinations, upstream.ca);
   const snapshot = new Snapshot(store, {
     kv: store.kv,
     sealer: store.sealer,
@@ -63,7 +68,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     retentionMs: options.auditRetentionMs,
   });
   const tunnels = new TunnelRegistry();
-  const ctx: HandlerContext = { snapshot, audit, upstream, wsClient: dialer.client };
+  const ctx: HandlerContext = { snapshot, audit, upstream, destinations, dialer };
 
   const interceptors = new Interceptors(minter, (req, serverPort, remotePort) => {
     const tunnel = tunnels.get(serverPort, remotePort);
@@ -86,6 +91,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     audit,
     interceptors,
     tunnels,
+    destinations,
     plainPort: () => plain.addr.port,
     maxHeadBytes: options.maxHeadBytes,
     headTimeoutMs: options.headTimeoutMs,

@@ -1,9 +1,13 @@
 /** An allowed CONNECT whose bytes are piped to an interception server. */
+import type { Dial } from "./destinations.ts";
+
 export interface Tunnel {
   client: string;
   host: string;
   port: number;
   remote: string;
+  /** The address chosen and checked at CONNECT time; every request of the tunnel goes there. */
+  dial: Dial;
 }
 
 /**

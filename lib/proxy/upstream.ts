@@ -26,14 +26,14 @@ export interface ConnectTo {
 export interface UpstreamOptions {
   /** Extra roots for upstream TLS, beside the system's. */
   extraCaPems: string[];
-  /** `HOST:PORT` -> where to dial instead (curl's --connect-to). */
-  connectTo: Map<string, ConnectTo>;
 }
 
 export interface UpstreamRequest {
   scheme: "http" | "https";
   host: string;
   port: number;
+  /** The checked address to connect to (never resolved again). */
+  dial: ConnectTo;
   method: string;
   /** Path and query as sent upstream. */
   path: string;
@@ -70,19 +70,14 @@ export class Upstream {
   private readonly httpsAgent: https.Agent;
   private readonly httpAgent: http.Agent;
 
-  constructor(private readonly options: UpstreamOptions) {
+  constructor(options: UpstreamOptions) {
     this.ca = [...tls.rootCertificates, ...options.extraCaPems];
     this.httpsAgent = new https.Agent({ keepAlive: true, ca: this.ca, maxSockets: Infinity });
     this.httpAgent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
   }
 
-  /** Where a HOST:PORT is dialled: the --connect-to target, else itself. */
-  target(host: string, port: number): ConnectTo {
-    return this.options.connectTo.get(`${host}:${port}`) ?? { host, port };
-  }
-
   request(req: UpstreamRequest): Promise<IncomingMessage> {
-    const dial = this.target(req.host, req.port);
+    const dial = req.dial;
     const secure = req.scheme === "https";
     const headers: Record<string, string> = {};
     for (const [name, value] of req.headers) {

@@ -43,6 +43,8 @@ export interface RuleRecord {
   paths: string[];
   methods: string[];
   ports: number[];
+  /** Lets this rule reach loopback, private and link-local addresses. */
+  allowPrivate?: boolean;
   /** Epoch milliseconds after which the rule no longer applies. */
   expiresAt?: number;
   createdAt: string;
