@@ -39,11 +39,13 @@ Deno.test("walkthrough: create, allow, inject over the https proxy, revoke", san
   ];
   const res = await curl(request);
   assertEquals(res.status, 200, res.stderr + res.body);
-  const seen = JSON.parse(res.body);
+  const seen = f.upstream.seen.at(-1)!;
   const auth = seen.headers.filter(([n]: string[]) => n === "authorization");
   assertEquals(auth, [["authorization", "Bearer sk-1234567890"]]);
   assertEquals(seen.path, "/v1/chat/completions");
   assertEquals(seen.method, "POST");
+  // The echo upstream sent the header back; the VM got it scrubbed.
+  assert(!res.body.includes("sk-1234567890") && res.body.includes("Bearer *************"));
 
   await f.ok(["revoke", "sbox-1", "--host", "llama.example.com"]);
   const deadline = Date.now() + 5000;

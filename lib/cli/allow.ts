@@ -38,7 +38,10 @@ export const allowCommands: Command[] = [
       method: { type: "string", multiple: true, value: "M", help: "allowed method (default: all)" },
       port: { type: "string", value: "N", help: "allowed port (default: 443 and 80)" },
       ttl: { type: "string", value: "DURATION", help: "the rule expires after this long (30m, 12h, 7d)" },
-      "allow-private": { type: "boolean", help: "let this rule reach loopback, private and link-local addresses" },
+      "allow-private": {
+        type: "boolean",
+        help: "let this rule reach loopback, private and link-local addresses",
+      },
     },
     async run({ args, flags }) {
       const hostFlag = str(flags, "host");

@@ -2,7 +2,8 @@ import { UsageError, VeilError } from "../errors.ts";
 import { parseDuration } from "../policy/duration.ts";
 import { normalizeHost } from "../policy/host.ts";
 import { startProxy } from "../proxy/server.ts";
-import { type Command, list, str } from "./command.ts";
+import { type Command, type Flags, list, str } from "./command.ts";
+import { DEFAULT_LIMITS } from "../proxy/limits.ts";
 import { openStore } from "./open.ts";
 import { upstreamFlags, upstreamSettings } from "./upstream_flags.ts";
 
@@ -12,6 +13,31 @@ function parseListen(flag: string, text: string): { hostname: string; port: numb
   const m = HOSTPORT.exec(text);
   if (!m || Number(m[2]) > 65535) throw new UsageError(`Invalid ${flag} ${text}: use HOST:PORT`);
   return { hostname: normalizeHost(m[1]) || "0.0.0.0", port: Number(m[2]) };
+}
+
+/** A state folder or seal key others can read is refused: fix the mode, then start. */
+async function checkPrivate(dir: string): Promise<void> {
+  const paths = [dir, ...(Deno.env.get("VEIL_SEAL_KEY") ? [] : [`${dir}/seal.key`])];
+  for (const path of paths) {
+    const mode = (await Deno.stat(path)).mode;
+    if (mode !== null && (mode & 0o077) !== 0) {
+      const want = path === dir ? "700" : "600";
+      throw new VeilError(
+        `Refusing to start: ${path} is accessible by other users (mode ${
+          (mode & 0o777).toString(8)
+        }); run chmod ${want} ${path}`,
+      );
+    }
+  }
+}
+
+function count(flags: Flags, name: string, fallback: number): number {
+  const text = str(flags, name);
+  if (text === undefined) return fallback;
+  if (!/^\d{1,7}$/.test(text) || Number(text) < 1) {
+    throw new UsageError(`Invalid --${name} ${text}: use a positive number`);
+  }
+  return Number(text);
 }
 
 function fmt(addr: Deno.NetAddr): string {
@@ -46,8 +72,23 @@ export const serveCommands: Command[] = [
         value: "DURATION",
         help: "how long `veil audit` keeps records (default 7d)",
       },
-      dns: { type: "string", value: "ADDR:PORT", help: "nameserver for upstream names (default: the system's)" },
+      dns: {
+        type: "string",
+        value: "ADDR:PORT",
+        help: "nameserver for upstream names (default: the system's)",
+      },
       quiet: { type: "boolean", help: "do not print audit lines on stdout" },
+      "idle-timeout": {
+        type: "string",
+        value: "DURATION",
+        help: "close tunnels idle this long (default 5m)",
+      },
+      "max-client-connections": {
+        type: "string",
+        value: "N",
+        help: "open connections per client (default 256)",
+      },
+      "max-connections": { type: "string", value: "N", help: "open connections in all (default 8192)" },
     },
     async run({ flags }) {
       const listenFlag = str(flags, "listen") ?? "127.0.0.1:3128";
@@ -56,6 +97,12 @@ export const serveCommands: Command[] = [
       const listenTls = tlsFlag === "off" ? undefined : parseListen("--listen-tls", tlsFlag);
       if (!listen && !listenTls) throw new UsageError("Both listeners are off: nothing to serve");
       const { connectTo, upstreamCaPems } = await upstreamSettings(flags);
+      const limits = {
+        ...DEFAULT_LIMITS,
+        idleTimeoutMs: parseDuration(str(flags, "idle-timeout") ?? "5m"),
+        maxPerClient: count(flags, "max-client-connections", DEFAULT_LIMITS.maxPerClient),
+        maxConnections: count(flags, "max-connections", DEFAULT_LIMITS.maxConnections),
+      };
       const dnsFlag = str(flags, "dns");
       const dns = dnsFlag ? parseListen("--dns", dnsFlag) : undefined;
       const retention = parseDuration(str(flags, "audit-retention") ?? "7d");
@@ -69,6 +116,12 @@ export const serveCommands: Command[] = [
         }
       }
       const store = await openStore(flags);
+      try {
+        await checkPrivate(store.dir);
+      } catch (err) {
+        store.close();
+        throw err;
+      }
       let proxy;
       try {
         proxy = await startProxy({
@@ -82,8 +135,7 @@ export const serveCommands: Command[] = [
           auditFile,
           auditStdout: !flags.quiet,
           auditRetentionMs: retention,
-          maxHeadBytes: 64 * 1024,
-          headTimeoutMs: 10_000,
+          limits,
         });
       } catch (err) {
         store.close();

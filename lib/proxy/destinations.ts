@@ -46,7 +46,10 @@ export class Destinations {
         throw new DestinationError("private-destination", `${host}:${port} is veil itself`);
       }
       if (!allowPrivate && (isPrivateAddress(address) || this.o.own.hosts.has(canonical))) {
-        throw new DestinationError("private-destination", `${host} resolves to a private address (${address})`);
+        throw new DestinationError(
+          "private-destination",
+          `${host} resolves to a private address (${address})`,
+        );
       }
     }
     return { host: addresses[0].replace(/^\[|\]$/g, ""), port, trusted: false };
@@ -69,7 +72,9 @@ export class Destinations {
       }
       const found = await Promise.race([
         lookup(host, { all: true, verbatim: true }),
-        new Promise<never>((_, reject) => signal.addEventListener("abort", () => reject(new Error("DNS timed out")))),
+        new Promise<never>((_, reject) =>
+          signal.addEventListener("abort", () => reject(new Error("DNS timed out")))
+        ),
       ]);
       return [...new Set(found.map((f) => f.address))];
     } catch (err) {

@@ -1,4 +1,4 @@
-import { type Dial, DestinationError, type Destinations } from "./destinations.ts";
+import { DestinationError, type Destinations, type Dial } from "./destinations.ts";
 import { headerOf, readHead } from "./head.ts";
 import { closeQuietly, pipeBoth, writeAll } from "./pipe.ts";
 import { parseAuthority } from "./target.ts";
@@ -25,7 +25,9 @@ export function startDialer(destinations: Destinations, caCerts: string[]): Dial
     try {
       const head = await readHead(conn, 16 * 1024, 10_000);
       const target = head && parseAuthority(head.target);
-      if (!head || head.method !== "CONNECT" || !target || headerOf(head, "proxy-authorization") !== expected) {
+      if (
+        !head || head.method !== "CONNECT" || !target || headerOf(head, "proxy-authorization") !== expected
+      ) {
         closeQuietly(conn);
         return;
       }
@@ -52,7 +54,10 @@ export function startDialer(destinations: Destinations, caCerts: string[]): Dial
   })();
   const client = Deno.createHttpClient({
     caCerts,
-    proxy: { url: `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`, basicAuth: { username: "veil", password } },
+    proxy: {
+      url: `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`,
+      basicAuth: { username: "veil", password },
+    },
   });
   return {
     client,

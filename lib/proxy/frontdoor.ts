@@ -1,14 +1,18 @@
 import type { AuditRecord } from "../audit/record.ts";
 import type { AuditSink } from "../audit/sink.ts";
 import { decide } from "../policy/decide.ts";
-import { type Dial, DestinationError, type Destinations } from "./destinations.ts";
+import { isIpLiteral } from "../policy/address.ts";
 import { proxyToken } from "./auth.ts";
+import { readClientHello } from "./client_hello.ts";
+import { DestinationError, type Destinations, type Dial } from "./destinations.ts";
 import { headerOf, HeadError, readHead, type RequestHead } from "./head.ts";
 import type { Interceptors } from "./interceptors.ts";
+import { Counter, type Limits } from "./limits.ts";
 import { closeQuietly, pipeBoth, writeAll } from "./pipe.ts";
 import { rawDenial, statusFor } from "./reasons.ts";
 import type { Snapshot } from "./snapshot.ts";
 import { parseAuthority } from "./target.ts";
+import { addressOf, type AuthThrottle } from "./throttle.ts";
 import type { TunnelRegistry } from "./tunnels.ts";
 
 export interface FrontDoorContext {
@@ -17,10 +21,10 @@ export interface FrontDoorContext {
   interceptors: Interceptors;
   tunnels: TunnelRegistry;
   destinations: Destinations;
+  throttle: AuthThrottle;
   /** The internal plain-HTTP server that handles absolute-form requests. */
   plainPort: () => number;
-  maxHeadBytes: number;
-  headTimeoutMs: number;
+  limits: Limits;
 }
 
 const ESTABLISHED = new TextEncoder().encode("HTTP/1.1 200 Connection Established\r\n\r\n");
@@ -30,19 +34,60 @@ function remoteOf(conn: Deno.Conn): string {
   return addr.hostname.includes(":") ? `[${addr.hostname}]:${addr.port}` : `${addr.hostname}:${addr.port}`;
 }
 
-/** Accepts connections until the listener closes. */
+/** Accepts connections until the listener closes, within the connection limits. */
 export async function serveFrontDoor(ctx: FrontDoorContext, listener: Deno.Listener): Promise<void> {
+  const pending = new Counter(ctx.limits.maxPendingPerAddress);
+  const perClient = new Counter(ctx.limits.maxPerClient);
+  let open = 0;
   try {
-    for await (const conn of listener) handleConnection(ctx, conn);
+    for await (const conn of listener) {
+      if (open >= ctx.limits.maxConnections) {
+        closeQuietly(conn);
+        continue;
+      }
+      open++;
+      handleConnection(ctx, conn, pending, perClient).finally(() => open--);
+    }
   } catch {
     // the listener was closed
   }
 }
 
-async function handleConnection(ctx: FrontDoorContext, conn: Deno.Conn): Promise<void> {
+/**
+ * Checks the framing of a request head that is forwarded as it is: conflicting or
+ * malformed lengths are how requests get smuggled.
+ */
+function framingProblem(head: RequestHead): string | undefined {
+  const lengths = head.headers.filter(([n]) => n === "content-length").map(([, v]) => v);
+  const encodings = head.headers.filter(([n]) => n === "transfer-encoding").map(([, v]) => v.toLowerCase());
+  if (lengths.length && encodings.length) return "conflicting-framing";
+  if (lengths.some((v) => !/^\d{1,15}$/.test(v)) || new Set(lengths).size > 1) return "bad-content-length";
+  if (encodings.length > 1 || (encodings.length === 1 && encodings[0] !== "chunked")) {
+    return "bad-transfer-encoding";
+  }
+  return undefined;
+}
+
+/** Host, port and path (no query) of an absolute-form target, for the audit. */
+function absoluteTarget(target: string): Partial<AuditRecord> {
+  try {
+    const url = new URL(target);
+    return { host: url.hostname, port: Number(url.port) || 80, path: url.pathname };
+  } catch {
+    return {};
+  }
+}
+
+async function handleConnection(
+  ctx: FrontDoorContext,
+  conn: Deno.Conn,
+  pending: Counter,
+  perClient: Counter,
+): Promise<void> {
   const started = performance.now();
   const remote = remoteOf(conn);
-  const deny = async (reason: string, fields: Partial<AuditRecord>) => {
+  const address = addressOf(remote);
+  const deny = async (reason: string, fields: Partial<AuditRecord>, extra: Record<string, string> = {}) => {
     ctx.audit.write({
       time: new Date().toISOString(),
       msg: "deny",
@@ -55,69 +100,120 @@ async function handleConnection(ctx: FrontDoorContext, conn: Deno.Conn): Promise
       remote,
       ...fields,
     });
-    await writeAll(conn, rawDenial(reason)).catch(() => {});
+    if (statusFor(reason) === 407) {
+      const delay = ctx.throttle.fail(address);
+      if (delay) await new Promise((r) => setTimeout(r, delay));
+    }
+    await writeAll(conn, rawDenial(reason, statusFor(reason), extra)).catch(() => {});
     closeQuietly(conn);
   };
+
+  if (!pending.take(address)) return closeQuietly(conn);
   let head: RequestHead | null;
   try {
-    head = await readHead(conn, ctx.maxHeadBytes, ctx.headTimeoutMs);
+    head = await readHead(conn, ctx.limits.maxHeadBytes, ctx.limits.headTimeoutMs);
   } catch (err) {
+    pending.release(address);
     if (err instanceof HeadError) return await deny(err.reason, {});
     closeQuietly(conn);
     return;
   }
+  pending.release(address);
   if (head === null) return closeQuietly(conn);
 
+  const token = proxyToken(headerOf(head, "proxy-authorization"));
+  const client = token ? ctx.snapshot.authenticate(token) : undefined;
+  const authFailure = token ? "proxy-auth-invalid" : "proxy-auth-required";
+
   if (head.method !== "CONNECT") {
-    if (!/^http:\/\//i.test(head.target)) return await deny("bad-target", { method: head.method });
-    return await forwardPlain(ctx, conn, head);
+    const fields: Partial<AuditRecord> = {
+      method: head.method,
+      client: client?.name,
+      ...absoluteTarget(head.target),
+    };
+    if (!/^http:\/\//i.test(head.target)) return await deny("bad-target", fields);
+    const problem = framingProblem(head);
+    if (problem) return await deny(problem, fields);
+    if (!client) return await deny(authFailure, fields);
+    if (!perClient.take(client.name)) {
+      return await deny("too-many-connections", fields, { "retry-after": "1" });
+    }
+    try {
+      return await forwardPlain(ctx, conn, head, remote);
+    } finally {
+      perClient.release(client.name);
+    }
   }
 
   const target = parseAuthority(head.target);
   if (!target) return await deny("bad-target", { method: "CONNECT" });
   const fields = { method: "CONNECT", host: target.host, port: target.port };
-  const token = proxyToken(headerOf(head, "proxy-authorization"));
-  const client = token ? ctx.snapshot.authenticate(token) : undefined;
-  if (!client) return await deny(token ? "proxy-auth-invalid" : "proxy-auth-required", fields);
+  if (!client) return await deny(authFailure, fields);
+  const who = { ...fields, client: client.name };
   const decision = decide(ctx.snapshot.rules(client.name), { ...target, now: Date.now() });
-  if (!decision.allow) return await deny(decision.reason, { ...fields, client: client.name });
+  if (!decision.allow) return await deny(decision.reason, who);
   let dial: Dial;
   try {
     dial = await ctx.destinations.pick(target.host, target.port, decision.rule.record.allowPrivate);
   } catch (err) {
-    const reason = err instanceof DestinationError ? err.reason : "upstream-connect-failed";
-    return await deny(reason, { ...fields, client: client.name });
+    return await deny(err instanceof DestinationError ? err.reason : "upstream-connect-failed", who);
   }
+  if (!perClient.take(client.name)) return await deny("too-many-connections", who, { "retry-after": "1" });
+  try {
+    await tunnel(
+      ctx,
+      conn,
+      head,
+      { client: client.name, host: target.host, port: target.port, remote, dial },
+      (r) => deny(r, who),
+    );
+  } finally {
+    perClient.release(client.name);
+  }
+}
+
+/** Answers 200, checks that what follows is TLS for the CONNECT host, then pipes it to an interception server. */
+async function tunnel(
+  ctx: FrontDoorContext,
+  conn: Deno.Conn,
+  head: RequestHead,
+  t: { client: string; host: string; port: number; remote: string; dial: Dial },
+  deny: (reason: string) => Promise<void>,
+): Promise<void> {
+  try {
+    await writeAll(conn, ESTABLISHED);
+  } catch {
+    return closeQuietly(conn);
+  }
+  const { hello, bytes } = await readClientHello(conn, head.rest, ctx.limits.headTimeoutMs);
+  if (hello.kind !== "tls") return await deny("not-tls");
+  const sni = hello.sni?.replace(/\.$/, "");
+  if (sni ? sni !== t.host : !isIpLiteral(t.host)) return await deny("sni-mismatch");
 
   let inner: Deno.TcpConn;
   let serverPort: number;
   try {
-    serverPort = await ctx.interceptors.port(target.host);
+    serverPort = await ctx.interceptors.port(t.host);
     inner = await Deno.connect({ hostname: "127.0.0.1", port: serverPort });
   } catch {
-    return await deny("intercept-failed", { ...fields, client: client.name });
+    return closeQuietly(conn);
   }
   const localPort = (inner.localAddr as Deno.NetAddr).port;
-  ctx.tunnels.add(serverPort, localPort, {
-    client: client.name,
-    host: target.host,
-    port: target.port,
-    remote,
-    dial,
-  });
+  ctx.tunnels.add(serverPort, localPort, t);
   try {
-    await writeAll(conn, ESTABLISHED);
-    await pipeBoth(conn, inner, head.rest);
-  } catch {
-    closeQuietly(conn);
-    closeQuietly(inner);
+    await pipeBoth(conn, inner, bytes, ctx.limits.idleTimeoutMs);
   } finally {
     ctx.tunnels.remove(serverPort, localPort);
   }
 }
 
 /** Hands a plain absolute-form request (and the rest of its connection) to the internal HTTP server. */
-async function forwardPlain(ctx: FrontDoorContext, conn: Deno.Conn, head: RequestHead): Promise<void> {
+async function forwardPlain(
+  ctx: FrontDoorContext,
+  conn: Deno.Conn,
+  head: RequestHead,
+  remote: string,
+): Promise<void> {
   let inner: Deno.TcpConn;
   try {
     inner = await Deno.connect({ hostname: "127.0.0.1", port: ctx.plainPort() });
@@ -128,16 +224,11 @@ async function forwardPlain(ctx: FrontDoorContext, conn: Deno.Conn, head: Reques
   const first = new Uint8Array(head.raw.length + head.rest.length);
   first.set(head.raw);
   first.set(head.rest, head.raw.length);
-  ctx.tunnels.add(ctx.plainPort(), (inner.localAddr as Deno.NetAddr).port, {
-    client: "",
-    host: "",
-    port: 0,
-    remote: remoteOf(conn),
-    dial: { host: "", port: 0, trusted: false },
-  });
+  const localPort = (inner.localAddr as Deno.NetAddr).port;
+  ctx.tunnels.addRemote(ctx.plainPort(), localPort, remote);
   try {
-    await pipeBoth(conn, inner, first);
+    await pipeBoth(conn, inner, first, ctx.limits.idleTimeoutMs);
   } finally {
-    ctx.tunnels.remove(ctx.plainPort(), (inner.localAddr as Deno.NetAddr).port);
+    ctx.tunnels.remove(ctx.plainPort(), localPort);
   }
 }

@@ -4,8 +4,10 @@ import { type Credential, CredentialError } from "../credentials/credential.ts";
 import { decide } from "../policy/decide.ts";
 import { hostMatches, normalizeHost } from "../policy/host.ts";
 import { proxyToken } from "./auth.ts";
-import { type Dial, DestinationError, type Destinations } from "./destinations.ts";
+import { DestinationError, type Destinations, type Dial } from "./destinations.ts";
 import type { Dialer } from "./dialer.ts";
+import { Scrubber } from "./scrub.ts";
+import { addressOf, type AuthThrottle } from "./throttle.ts";
 import { denialResponse, statusFor } from "./reasons.ts";
 import type { Snapshot } from "./snapshot.ts";
 import type { Tunnel } from "./tunnels.ts";
@@ -19,6 +21,7 @@ export interface HandlerContext {
   destinations: Destinations;
   /** Dials like the upstream does, for WebSockets. */
   dialer: Dialer;
+  throttle: AuthThrottle;
 }
 
 /** Where a request came from: an intercepted tunnel, or a plain absolute-form request. */
@@ -96,7 +99,11 @@ export async function handleRequest(ctx: HandlerContext, req: Request, scope: Sc
     port = Number(url.port) || 80;
     record.host = host;
     record.port = port;
-    if (!found) return deny(token ? "proxy-auth-invalid" : "proxy-auth-required");
+    if (!found) {
+      const delay = ctx.throttle.fail(addressOf(scope.remote));
+      if (delay) await new Promise((r) => setTimeout(r, delay));
+      return deny(token ? "proxy-auth-invalid" : "proxy-auth-required");
+    }
     client = found.name;
     record.client = client;
   }
@@ -144,11 +151,18 @@ export async function handleRequest(ctx: HandlerContext, req: Request, scope: Sc
   if (req.headers.get("upgrade")?.toLowerCase() === "websocket") {
     const unpin = ctx.dialer.pin(host, port, dial);
     try {
-      return await relayWebSocket(ctx.dialer.client, req, url, host, port, headers, (status, reason, up, down) => {
-        record.bytes_up = up;
-        record.bytes_down = down;
-        finish(status, reason ? "error" : "allow", reason);
-      });
+      const scrubber = new Scrubber(credential?.sensitiveValues() ?? []);
+      return await relayWebSocket(
+        ctx.dialer.client,
+        req,
+        url,
+        { host, port, headers, scrubber },
+        (status, reason, up, down) => {
+          record.bytes_up = up;
+          record.bytes_down = down;
+          finish(status, reason ? "error" : "allow", reason);
+        },
+      );
     } finally {
       unpin();
     }
@@ -173,9 +187,16 @@ export async function handleRequest(ctx: HandlerContext, req: Request, scope: Sc
     return deny(err instanceof UpstreamError ? err.reason : "upstream-error");
   }
   const status = upstreamRes.statusCode ?? 502;
-  const resHeaders = relayedHeaders(upstreamRes);
+  if (status < 200 || status > 599) {
+    upstreamRes.destroy();
+    return deny("upstream-error");
+  }
+  // An upstream that echoes the injected secret back (an echo server, a debug page) gets it scrubbed.
+  const scrubber = credential ? new Scrubber(credential.sensitiveValues()) : undefined;
+  const relayed = relayedHeaders(upstreamRes);
+  const resHeaders = scrubber?.active ? scrubber.headers(relayed) : relayed;
   const empty = NULL_BODY.has(status) || req.method === "HEAD";
-  const body = bodyStream(upstreamRes, (bytes, error) => {
+  let body: ReadableStream<Uint8Array> = bodyStream(upstreamRes, (bytes, error) => {
     record.bytes_up = up.bytes;
     record.bytes_down = bytes;
     finish(status, error ? "error" : "allow", error ? "stream-interrupted" : undefined);
@@ -184,5 +205,6 @@ export async function handleRequest(ctx: HandlerContext, req: Request, scope: Sc
     upstreamRes.resume();
     return new Response(null, { status, statusText: upstreamRes.statusMessage, headers: resHeaders });
   }
+  if (scrubber?.active) body = body.pipeThrough(scrubber.stream());
   return new Response(body, { status, statusText: upstreamRes.statusMessage, headers: resHeaders });
 }

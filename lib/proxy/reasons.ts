@@ -17,6 +17,12 @@ const STATUS: Record<string, number> = {
   "bad-target": 400,
   "incomplete-request": 400,
   "head-too-large": 431,
+  "conflicting-framing": 400,
+  "bad-content-length": 400,
+  "bad-transfer-encoding": 400,
+  "not-tls": 400,
+  "sni-mismatch": 421,
+  "too-many-connections": 429,
   "secret-missing": 502,
   "intercept-failed": 502,
   "credential-refresh-failed": 502,
@@ -33,6 +39,7 @@ const TEXT: Record<number, string> = {
   403: "Forbidden",
   407: "Proxy Authentication Required",
   421: "Misdirected Request",
+  429: "Too Many Requests",
   431: "Request Header Fields Too Large",
   502: "Bad Gateway",
 };
@@ -60,9 +67,18 @@ export function denialBody(reason: string): string {
 }
 
 /** One whole HTTP/1.1 answer for the raw front door; the connection is closed after it. */
-export function rawDenial(reason: string, status = statusFor(reason)): Uint8Array {
+export function rawDenial(
+  reason: string,
+  status = statusFor(reason),
+  extra: Record<string, string> = {},
+): Uint8Array {
   const body = denialBody(reason);
-  const headers = { ...denialHeaders(reason), "content-length": String(body.length), connection: "close" };
+  const headers = {
+    ...denialHeaders(reason),
+    ...extra,
+    "content-length": String(body.length),
+    connection: "close",
+  };
   const lines = [
     `HTTP/1.1 ${status} ${statusText(status)}`,
     ...Object.entries(headers).map(([k, v]) => `${titleCase(k)}: ${v}`),

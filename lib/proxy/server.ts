@@ -7,6 +7,8 @@ import { startDialer } from "./dialer.ts";
 import { serveFrontDoor } from "./frontdoor.ts";
 import { type HandlerContext, handleRequest } from "./handler.ts";
 import { Interceptors } from "./interceptors.ts";
+import type { Limits } from "./limits.ts";
+import { AuthThrottle } from "./throttle.ts";
 import { outboundFetch } from "./outbound.ts";
 import { Snapshot } from "./snapshot.ts";
 import { TunnelRegistry } from "./tunnels.ts";
@@ -24,8 +26,7 @@ export interface ProxyOptions {
   auditFile?: Deno.FsFile;
   auditStdout: boolean;
   auditRetentionMs: number;
-  maxHeadBytes: number;
-  headTimeoutMs: number;
+  limits: Limits;
 }
 
 export interface RunningProxy {
@@ -53,7 +54,11 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const minter = await LeafMinter.create(ca);
   const upstream = new Upstream({ extraCaPems: options.upstreamCaPems });
   const listenAddrs = [options.listen, options.listenTls].filter((l) => l !== undefined);
-  const destinations = new Destinations({ connectTo: options.connectTo, dns: options.dns, own: ownAddresses(listenAddrs) });
+  const destinations = new Destinations({
+    connectTo: options.connectTo,
+    dns: options.dns,
+    own: ownAddresses(listenAddrs),
+  });
   const dialer = startDialer(destinations, upstream.ca);
   const snapshot = new Snapshot(store, {
     kv: store.kv,
@@ -68,7 +73,8 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     retentionMs: options.auditRetentionMs,
   });
   const tunnels = new TunnelRegistry();
-  const ctx: HandlerContext = { snapshot, audit, upstream, destinations, dialer };
+  const throttle = new AuthThrottle();
+  const ctx: HandlerContext = { snapshot, audit, upstream, destinations, dialer, throttle };
 
   const interceptors = new Interceptors(minter, (req, serverPort, remotePort) => {
     const tunnel = tunnels.get(serverPort, remotePort);
@@ -82,7 +88,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     onListen() {},
     onError: () => new Response("veil: internal error\n", { status: 500 }),
   }, (req, info): Promise<Response> => {
-    const remote: string = tunnels.get(plain.addr.port, (info.remoteAddr as Deno.NetAddr).port)?.remote ?? "";
+    const remote: string = tunnels.remote(plain.addr.port, (info.remoteAddr as Deno.NetAddr).port);
     return handleRequest(ctx, req, { scheme: "http", remote });
   });
 
@@ -92,9 +98,9 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     interceptors,
     tunnels,
     destinations,
+    throttle,
     plainPort: () => plain.addr.port,
-    maxHeadBytes: options.maxHeadBytes,
-    headTimeoutMs: options.headTimeoutMs,
+    limits: options.limits,
   };
   const listeners: Deno.Listener[] = [];
   const addrs: RunningProxy["addrs"] = {};

@@ -1,6 +1,6 @@
-/** An allowed CONNECT whose bytes are piped to an interception server. */
 import type { Dial } from "./destinations.ts";
 
+/** An allowed CONNECT whose bytes are piped to an interception server. */
 export interface Tunnel {
   client: string;
   host: string;
@@ -11,25 +11,36 @@ export interface Tunnel {
 }
 
 /**
- * Tells an interception server's handler which tunnel a connection belongs to,
- * keyed by that server's port and the internal dial's local port.
+ * Tells an internal server's handler which tunnel (or, for plain requests, which remote
+ * address) a connection belongs to, keyed by that server's port and the internal dial's
+ * local port.
  */
 export class TunnelRegistry {
-  private byKey = new Map<string, Tunnel>();
+  private tunnels = new Map<string, Tunnel>();
+  private remotes = new Map<string, string>();
 
   add(serverPort: number, localPort: number, tunnel: Tunnel): void {
-    this.byKey.set(`${serverPort}:${localPort}`, tunnel);
+    this.tunnels.set(`${serverPort}:${localPort}`, tunnel);
+  }
+
+  addRemote(serverPort: number, localPort: number, remote: string): void {
+    this.remotes.set(`${serverPort}:${localPort}`, remote);
   }
 
   remove(serverPort: number, localPort: number): void {
-    this.byKey.delete(`${serverPort}:${localPort}`);
+    this.tunnels.delete(`${serverPort}:${localPort}`);
+    this.remotes.delete(`${serverPort}:${localPort}`);
   }
 
   get(serverPort: number, localPort: number): Tunnel | undefined {
-    return this.byKey.get(`${serverPort}:${localPort}`);
+    return this.tunnels.get(`${serverPort}:${localPort}`);
+  }
+
+  remote(serverPort: number, localPort: number): string {
+    return this.remotes.get(`${serverPort}:${localPort}`) ?? "";
   }
 
   get size(): number {
-    return this.byKey.size;
+    return this.tunnels.size;
   }
 }

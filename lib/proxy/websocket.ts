@@ -1,3 +1,5 @@
+import type { Scrubber } from "./scrub.ts";
+
 const HANDSHAKE = new Set([
   "host",
   "sec-websocket-key",
@@ -25,11 +27,10 @@ export async function relayWebSocket(
   client: Deno.HttpClient,
   req: Request,
   url: URL,
-  host: string,
-  port: number,
-  headers: Headers,
+  to: { host: string; port: number; headers: Headers; scrubber: Scrubber },
   done: Done,
 ): Promise<Response> {
+  const { host, port, headers, scrubber } = to;
   const protocols = (req.headers.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim())
     .filter(Boolean);
   const upstreamHeaders = new Headers();
@@ -82,8 +83,13 @@ export async function relayWebSocket(
   };
   upstream.onmessage = (e) => {
     down += size(e.data);
-    if (socket.readyState === WebSocket.OPEN) socket.send(e.data);
-    else pending.push(e.data);
+    const data = !scrubber.active
+      ? e.data
+      : typeof e.data === "string"
+      ? scrubber.text(e.data)
+      : scrubber.bytes(new Uint8Array(e.data)).slice().buffer;
+    if (socket.readyState === WebSocket.OPEN) socket.send(data);
+    else pending.push(data);
   };
   socket.onclose = (e) => {
     if (upstream.readyState <= WebSocket.OPEN) upstream.close(sendableCode(e.code), e.reason);

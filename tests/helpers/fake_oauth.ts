@@ -41,6 +41,8 @@ export interface FakeOAuth extends AsyncDisposable {
   port: number;
   /** Grants answered successfully, per provider. */
   grants: Record<Provider, number>;
+  /** The Authorization header each API last received, as the API saw it. */
+  lastAuth: Partial<Record<Provider, string>>;
   /** Grants refused because their refresh token had been used before. */
   reused: string[];
   /** Every token the fake has issued, to scan outputs for. */
@@ -82,6 +84,7 @@ export async function startFakeOAuth(tls: { cert: string; key: string }): Promis
   const failures: Partial<Record<Provider, { status: number; count: number }>> = {};
   const revoked = new Set<Provider>();
   const reused: string[] = [];
+  const lastAuth: Partial<Record<Provider, string>> = {};
   const issuedTokens: string[] = [];
   const codes = new Map<string, { challenge: string; redirect: string; nonce: string; clientId: string }>();
   const devices = new Map<string, { provider: Provider; script: string[] }>();
@@ -290,6 +293,7 @@ export async function startFakeOAuth(tls: { cert: string; key: string }): Promis
     const provider = API_HOST[host];
     if (provider) {
       const auth = req.headers.get("authorization") ?? "";
+      lastAuth[provider] = auth;
       const issued = access.get(auth.replace(/^Bearer /, ""));
       return Response.json({
         provider,
@@ -304,6 +308,7 @@ export async function startFakeOAuth(tls: { cert: string; key: string }): Promis
   return {
     port: server.addr.port,
     grants,
+    lastAuth,
     reused,
     issuedTokens,
     get lifetime() {

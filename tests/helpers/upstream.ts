@@ -26,6 +26,13 @@ export function startEchoUpstream(tls: { cert: string; key: string }): EchoUpstr
     if (req.headers.get("upgrade")?.toLowerCase() === "websocket") {
       const protocol = req.headers.get("sec-websocket-protocol")?.split(",")[0]?.trim();
       const auth = req.headers.get("authorization") ?? "";
+      seen.push({
+        method: req.method,
+        path: url.pathname,
+        headers: [...req.headers],
+        bodyBytes: 0,
+        bodyChunks: 0,
+      });
       const { socket, response } = Deno.upgradeWebSocket(req, { protocol });
       socket.onopen = () => socket.send(JSON.stringify({ hello: true, authorization: auth }));
       socket.onmessage = (e) => socket.send(e.data);
