@@ -69,6 +69,8 @@ Deno.test("request heads and CONNECT authorities", () => {
   }
   assertEquals(parseAuthority("A.Example.com:443"), { host: "a.example.com", port: 443 });
   assertEquals(parseAuthority("[::1]:8443"), { host: "::1", port: 8443 });
+  assertEquals(parseAuthority("2130706433:443"), { host: "127.0.0.1", port: 443 });
+  assertEquals(parseAuthority("0x7f.1:443"), { host: "127.0.0.1", port: 443 });
   for (
     const bad of [
       "a.example.com",

@@ -36,11 +36,11 @@ export function compileRule(record: RuleRecord): CompiledRule {
   };
 }
 
-/** Exact hosts before wildcards, narrower rules before wider, rules with a secret first. */
+/** Exact hosts before wildcards, narrower rules before wider, then rules with a secret, then opt-ins to private addresses. */
 function specificity(rule: CompiledRule): number {
   const r = rule.record;
-  return (r.host.startsWith("*.") ? 0 : 8) + (r.paths.length ? 4 : 0) + (rule.methods.size ? 2 : 0) +
-    (r.secret ? 1 : 0);
+  return (r.host.startsWith("*.") ? 0 : 16) + (r.paths.length ? 8 : 0) + (rule.methods.size ? 4 : 0) +
+    (r.secret ? 2 : 0) + (r.allowPrivate ? 1 : 0);
 }
 
 export function sortRules(rules: CompiledRule[]): CompiledRule[] {

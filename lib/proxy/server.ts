@@ -2,7 +2,7 @@ import { AuditSink } from "../audit/sink.ts";
 import type { Store } from "../state/store.ts";
 import { loadCa } from "../tls/ca.ts";
 import { LeafMinter } from "../tls/leaf.ts";
-import { Destinations, ownAddresses } from "./destinations.ts";
+import { Destinations, type OwnAddresses, ownAddresses } from "./destinations.ts";
 import { startDialer } from "./dialer.ts";
 import { serveFrontDoor } from "./frontdoor.ts";
 import { type HandlerContext, handleRequest } from "./handler.ts";
@@ -53,12 +53,9 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   const ca = await loadCa(store);
   const minter = await LeafMinter.create(ca);
   const upstream = new Upstream({ extraCaPems: options.upstreamCaPems });
-  const listenAddrs = [options.listen, options.listenTls].filter((l) => l !== undefined);
-  const destinations = new Destinations({
-    connectTo: options.connectTo,
-    dns: options.dns,
-    own: ownAddresses(listenAddrs),
-  });
+  // Filled in once the listeners are bound (their ports may be chosen by the system).
+  const own: OwnAddresses = { sockets: new Set(), hosts: new Set() };
+  const destinations = new Destinations({ connectTo: options.connectTo, dns: options.dns, own });
   const dialer = startDialer(destinations, upstream.ca);
   const snapshot = new Snapshot(store, {
     kv: store.kv,
@@ -116,6 +113,9 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     listeners.push(l);
     addrs.tls = l.addr as Deno.NetAddr;
   }
+  const bound = ownAddresses(listeners.map((l) => l.addr as Deno.NetAddr));
+  bound.sockets.forEach((s) => own.sockets.add(s));
+  bound.hosts.forEach((h) => own.hosts.add(h));
   const loops = listeners.map((l) => serveFrontDoor(frontCtx, l));
 
   return {

@@ -11,7 +11,15 @@ export function parseAuthority(text: string): HostPort | null {
   if (!match) return null;
   const port = Number(match[2]);
   if (port < 1 || port > 65535) return null;
-  const host = normalizeHost(match[1]);
+  let host = normalizeHost(match[1]);
   if (!host) return null;
+  if (!host.includes(":")) {
+    // The URL host parser turns 2130706433, 0x7f.1 and 127.1 into 127.0.0.1, as resolvers would.
+    try {
+      host = new URL(`http://${host}/`).hostname;
+    } catch {
+      return null;
+    }
+  }
   return { host, port };
 }
