@@ -9,7 +9,11 @@ import { curl } from "./helpers/veil.ts";
 const sanitize = { sanitizeOps: true, sanitizeResources: true };
 const ignore = !isolated();
 
-Deno.test({ name: "a public-looking name that resolves to loopback is refused; the trap sees nothing", ignore, ...sanitize }, async () => {
+Deno.test({
+  name: "a public-looking name that resolves to loopback is refused; the trap sees nothing",
+  ignore,
+  ...sanitize,
+}, async () => {
   await using f = await fixture([]);
   const t = trap();
   await using dns = await startDnsStub({
@@ -35,30 +39,68 @@ Deno.test({ name: "a public-looking name that resolves to loopback is refused; t
     // Positive control: the same rule opted in reaches the trap, so the test can fail.
     await f.ok(["allow", "vm", "--host", "rebind.example.com", "--port", String(t.port), "--allow-private"]);
     await new Promise((r) => setTimeout(r, 700));
-    await curl(["-x", server.httpProxy(token), "--cacert", f.veilCaFile, "--max-time", "3", `https://rebind.example.com:${t.port}/`]);
+    await curl([
+      "-x",
+      server.httpProxy(token),
+      "--cacert",
+      f.veilCaFile,
+      "--max-time",
+      "3",
+      `https://rebind.example.com:${t.port}/`,
+    ]);
     assert(t.hits() > 0, "an --allow-private rule does reach it");
   } finally {
     t.close();
   }
   await server.stop();
-  assertMatch(server.stdout(), /msg=deny client=vm method=CONNECT host=rebind\.example\.com .*reason=private-destination/);
+  assertMatch(
+    server.stdout(),
+    /msg=deny client=vm method=CONNECT host=rebind\.example\.com .*reason=private-destination/,
+  );
 });
 
-Deno.test({ name: "IP literals of every private class are refused, over CONNECT and plain http", ignore, ...sanitize }, async () => {
+Deno.test({
+  name: "IP literals of every private class are refused, over CONNECT and plain http",
+  ignore,
+  ...sanitize,
+}, async () => {
   await using f = await fixture([]);
   const token = (await f.ok(["client", "create", "vm"])).trim();
   const literals = [
-    "127.0.0.1", "10.0.0.1", "172.16.5.4", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0", "224.0.0.1",
-    "::1", "fd00::1", "fe80::1", "ff02::1", "::", "::ffff:127.0.0.1", "::ffff:169.254.169.254", "::ffff:10.0.0.1",
+    "127.0.0.1",
+    "10.0.0.1",
+    "172.16.5.4",
+    "192.168.1.1",
+    "169.254.169.254",
+    "100.64.0.1",
+    "0.0.0.0",
+    "224.0.0.1",
+    "::1",
+    "fd00::1",
+    "fe80::1",
+    "ff02::1",
+    "::",
+    "::ffff:127.0.0.1",
+    "::ffff:169.254.169.254",
+    "::ffff:10.0.0.1",
   ];
   for (const ip of literals) await f.ok(["allow", "vm", "--host", ip]);
   const server = await f.serve();
   for (const ip of literals) {
     const authority = ip.includes(":") ? `[${ip}]:443` : `${ip}:443`;
-    const r = await rawExchange(server.plainPort, `CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n${basicAuth(token)}\r\n`);
+    const r = await rawExchange(
+      server.plainPort,
+      `CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n${basicAuth(token)}\r\n`,
+    );
     assertMatch(r, /^HTTP\/1\.1 403 /, `${ip}: ${r}`);
     assertStringIncludes(r, "private-destination");
-    const plain = await curl(["-x", server.httpProxy(token), "--max-time", "5", `http://${ip.includes(":") ? `[${ip}]` : ip}/latest/meta-data/`]);
+    const plain = await curl([
+      "-x",
+      server.httpProxy(token),
+      "--max-time",
+      "5",
+      `http://${ip.includes(":") ? `[${ip}]` : ip}/latest/meta-data/`,
+    ]);
     assertEquals(plain.status, 403, `http://${ip}`);
   }
   // Other spellings of loopback are the same address.
@@ -75,7 +117,10 @@ Deno.test("veil does not dial itself, even for a rule that allows private addres
   const server = await f.serve();
   await f.ok(["allow", "vm", "--host", "127.0.0.1", "--port", String(server.plainPort), "--allow-private"]);
   await new Promise((r) => setTimeout(r, 700));
-  const r = await rawExchange(server.plainPort, `CONNECT 127.0.0.1:${server.plainPort} HTTP/1.1\r\n${basicAuth(token)}\r\n`);
+  const r = await rawExchange(
+    server.plainPort,
+    `CONNECT 127.0.0.1:${server.plainPort} HTTP/1.1\r\n${basicAuth(token)}\r\n`,
+  );
   assertMatch(r, /^HTTP\/1\.1 403 /);
   assertStringIncludes(r, "private-destination");
 });

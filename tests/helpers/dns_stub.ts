@@ -33,7 +33,9 @@ export async function startDnsStub(table: Record<string, string[]>): Promise<Dns
     const type = msg.readUInt16BE(p + 1);
     const name = labels.join(".").toLowerCase();
     queries.push(`${name}/${type}`);
-    const answers = (table[name] ?? []).map((ip) => encodeIp(type, ip)).filter((b): b is Buffer => b !== null);
+    const answers = (table[name] ?? []).map((ip) => encodeIp(type, ip)).filter((b): b is Buffer =>
+      b !== null
+    );
     const header = Buffer.alloc(12);
     header.writeUInt16BE(msg.readUInt16BE(0), 0);
     header.writeUInt16BE(table[name] ? 0x8180 : 0x8183, 2); // response, recursion; NXDOMAIN when unknown

@@ -23,7 +23,11 @@ export async function readSome(conn: Deno.Conn, timeoutMs = 3000): Promise<strin
 }
 
 /** Sends bytes on a new connection and returns what came back before the answer's head ended. */
-export async function rawExchange(port: number, data: string | Uint8Array, timeoutMs = 3000): Promise<string> {
+export async function rawExchange(
+  port: number,
+  data: string | Uint8Array,
+  timeoutMs = 3000,
+): Promise<string> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
   try {
     await conn.write(typeof data === "string" ? encoder.encode(data) : data).catch(() => {});
@@ -42,7 +46,9 @@ export function basicAuth(token: string): string {
 /** Opens an allowed tunnel by hand and returns the connection after the 200. */
 export async function openTunnel(port: number, token: string, authority: string): Promise<Deno.TcpConn> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  await conn.write(encoder.encode(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n${basicAuth(token)}\r\n`));
+  await conn.write(
+    encoder.encode(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n${basicAuth(token)}\r\n`),
+  );
   const head = await readSome(conn);
   if (!head.startsWith("HTTP/1.1 200")) throw new Error(`tunnel refused: ${head}`);
   return conn;

@@ -73,6 +73,16 @@ export function startEchoUpstream(tls: { cert: string; key: string }): EchoUpstr
         headers: { "content-type": "text/event-stream", "cache-control": "no-cache" },
       });
     }
+    if (url.pathname === "/reflect") {
+      // A debug endpoint that reflects the Authorization header in a header and the body.
+      const auth = req.headers.get("authorization") ?? "";
+      return new Response(`you sent: ${auth}\n`, {
+        headers: { "x-echo": auth, "content-type": "text/plain" },
+      });
+    }
+    if (url.pathname === "/redirect") {
+      return new Response(null, { status: 302, headers: { location: "https://other.example.com/landed" } });
+    }
     if (url.pathname.startsWith("/status/")) {
       return new Response(null, {
         status: Number(url.pathname.slice(8)),
