@@ -29,6 +29,13 @@ export interface FrontDoorContext {
 
 const ESTABLISHED = new TextEncoder().encode("HTTP/1.1 200 Connection Established\r\n\r\n");
 
+/** Small writes (a 200, a response head) must not wait for an ACK. */
+function noDelay(conn: Deno.Conn): void {
+  try {
+    (conn as Deno.TcpConn).setNoDelay?.(true);
+  } catch { /* not a TCP connection */ }
+}
+
 function remoteOf(conn: Deno.Conn): string {
   const addr = conn.remoteAddr as Deno.NetAddr;
   return addr.hostname.includes(":") ? `[${addr.hostname}]:${addr.port}` : `${addr.hostname}:${addr.port}`;
@@ -46,6 +53,7 @@ export async function serveFrontDoor(ctx: FrontDoorContext, listener: Deno.Liste
         continue;
       }
       open++;
+      noDelay(conn);
       handleConnection(ctx, conn, pending, perClient).finally(() => open--);
     }
   } catch {
@@ -195,6 +203,7 @@ async function tunnel(
   try {
     serverPort = await ctx.interceptors.port(t.host);
     inner = await Deno.connect({ hostname: "127.0.0.1", port: serverPort });
+    inner.setNoDelay(true);
   } catch {
     return closeQuietly(conn);
   }
@@ -217,6 +226,7 @@ async function forwardPlain(
   let inner: Deno.TcpConn;
   try {
     inner = await Deno.connect({ hostname: "127.0.0.1", port: ctx.plainPort() });
+    inner.setNoDelay(true);
   } catch {
     closeQuietly(conn);
     return;

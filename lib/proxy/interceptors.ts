@@ -1,4 +1,5 @@
 import type { LeafMinter } from "../tls/leaf.ts";
+import { setListenerNoDelay } from "./nodelay.ts";
 
 export type InterceptHandler = (req: Request, serverPort: number, remotePort: number) => Promise<Response>;
 
@@ -46,6 +47,7 @@ export class Interceptors {
       onError: () => new Response("veil: internal error\n", { status: 500 }),
     }, (req, info) => this.handler(req, port, (info.remoteAddr as Deno.NetAddr).port));
     port = server.addr.port;
+    setListenerNoDelay(port);
     return { port, server };
   }
 

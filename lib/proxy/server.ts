@@ -7,6 +7,7 @@ import { startDialer } from "./dialer.ts";
 import { serveFrontDoor } from "./frontdoor.ts";
 import { type HandlerContext, handleRequest } from "./handler.ts";
 import { Interceptors } from "./interceptors.ts";
+import { setListenerNoDelay } from "./nodelay.ts";
 import type { Limits } from "./limits.ts";
 import { AuthThrottle } from "./throttle.ts";
 import { outboundFetch } from "./outbound.ts";
@@ -113,6 +114,8 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     listeners.push(l);
     addrs.tls = l.addr as Deno.NetAddr;
   }
+  setListenerNoDelay(plain.addr.port);
+  for (const l of listeners) setListenerNoDelay((l.addr as Deno.NetAddr).port);
   const bound = ownAddresses(listeners.map((l) => l.addr as Deno.NetAddr));
   bound.sockets.forEach((s) => own.sockets.add(s));
   bound.hosts.forEach((h) => own.hosts.add(h));

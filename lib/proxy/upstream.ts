@@ -72,8 +72,9 @@ export class Upstream {
 
   constructor(options: UpstreamOptions) {
     this.ca = [...tls.rootCertificates, ...options.extraCaPems];
-    this.httpsAgent = new https.Agent({ keepAlive: true, ca: this.ca, maxSockets: Infinity });
-    this.httpAgent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
+    // noDelay: a request's head and body go out as separate writes; Nagle would hold the second.
+    this.httpsAgent = new https.Agent({ keepAlive: true, ca: this.ca, maxSockets: Infinity, noDelay: true });
+    this.httpAgent = new http.Agent({ keepAlive: true, maxSockets: Infinity, noDelay: true });
   }
 
   request(req: UpstreamRequest): Promise<IncomingMessage> {
