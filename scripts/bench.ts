@@ -6,7 +6,12 @@ import { createTestPki } from "../tests/helpers/pki.ts";
 
 const { values: flags } = parseArgs({
   args: Deno.args,
-  options: { json: { type: "boolean" }, ms: { type: "string" }, mib: { type: "string" } },
+  options: {
+    json: { type: "boolean" },
+    ms: { type: "string" },
+    mib: { type: "string" },
+    only: { type: "string" },
+  },
 });
 const MS = Number(flags.ms ?? 3000);
 const STREAM_BYTES = Number(flags.mib ?? 256) * 1024 * 1024;
@@ -16,6 +21,9 @@ const LOAD = new URL("./bench/load.ts", import.meta.url).pathname;
 const UPSTREAM = new URL("./bench/upstream.ts", import.meta.url).pathname;
 const ADDON = new URL("./bench/mitm_addon.py", import.meta.url).pathname;
 const MINT_HOSTS = 12;
+/** --only keepalive,newconn,mint,stream,sse,memory runs just those parts. */
+const only = flags.only ? new Set(flags.only.split(",")) : undefined;
+const run = (part: string) => !only || only.has(part);
 const decoder = new TextDecoder();
 const log = (s: string) => !flags.json && console.error(s);
 
@@ -310,132 +318,144 @@ try {
     await load("rate", { ...base(t), url: t.url("/small"), clients: 2, ms: 500, body: "{}" });
   }
 
-  const keepAlive: Record<number, Record<string, Record<string, number>>> = {};
-  for (const clients of [1, 16, 64]) {
-    keepAlive[clients] = {};
+  if (run("keepalive")) {
+    const keepAlive: Record<number, Record<string, Record<string, number>>> = {};
+    for (const clients of [1, 16, 64]) {
+      keepAlive[clients] = {};
+      for (const t of targets) {
+        log(`keep-alive, ${clients} clients: ${t.name}`);
+        keepAlive[clients][t.name] = useHey ? await hey(t, "/small", clients) : await load("rate", {
+          ...base(t),
+          url: t.url("/small"),
+          clients,
+          ms: MS,
+          body: '{"prompt":"hello"}',
+        });
+      }
+      const r = keepAlive[clients];
+      const pick = (k: string) => Object.fromEntries(Object.entries(r).map(([n, v]) => [n, v[k]]));
+      const ratio = r.veil.rps / r.direct.rps;
+      const vsMitm = r.mitmproxy ? r.veil.rps / r.mitmproxy.rps : undefined;
+      add(
+        `keep-alive ${clients} clients`,
+        "req/s",
+        pick("rps"),
+        clients === 16 ? ">= 60% of direct, >= 10x mitmproxy" : undefined,
+        clients === 16 ? ratio >= 0.6 && (vsMitm === undefined || vsMitm >= 10) : undefined,
+      );
+      add(`  p50 latency`, "ms", pick("p50"));
+      const addedP99 = r.veil.p99 - r.direct.p99;
+      add(
+        `  p99 latency`,
+        "ms",
+        pick("p99"),
+        clients === 16 ? "veil adds < 2 ms" : undefined,
+        clients === 16 ? addedP99 < 2 : undefined,
+      );
+    }
+  }
+  if (run("newconn")) {
+    const newconn: Record<string, number> = {};
     for (const t of targets) {
-      log(`keep-alive, ${clients} clients: ${t.name}`);
-      keepAlive[clients][t.name] = useHey ? await hey(t, "/small", clients) : await load("rate", {
-        ...base(t),
-        url: t.url("/small"),
-        clients,
-        ms: MS,
-        body: '{"prompt":"hello"}',
-      });
+      log(`new connection per request: ${t.name}`);
+      newconn[t.name] = useHey
+        ? (await hey(t, "/small", 4, ["-disable-keepalive"])).rps
+        : (await load("newconn", { ...base(t), url: t.url("/small"), clients: 4, ms: MS })).rps;
     }
-    const r = keepAlive[clients];
-    const pick = (k: string) => Object.fromEntries(Object.entries(r).map(([n, v]) => [n, v[k]]));
-    const ratio = r.veil.rps / r.direct.rps;
-    const vsMitm = r.mitmproxy ? r.veil.rps / r.mitmproxy.rps : undefined;
+    add("new connection per request", "req/s", newconn);
+  }
+  if (run("mint")) {
+    const first: Record<string, number> = {};
+    const warm: Record<string, number> = {};
+    for (const t of targets) {
+      log(`certificate minting: ${t.name}`);
+      const firsts: number[] = [];
+      const warms: number[] = [];
+      for (let i = 0; i < MINT_HOSTS; i++) {
+        const host = `h${i}.bench.example.com`;
+        firsts.push(await curlOnce(t, t.url("/small", host)));
+        warms.push(await curlOnce(t, t.url("/small", host)));
+      }
+      firsts.sort((a, b) => a - b);
+      warms.sort((a, b) => a - b);
+      first[t.name] = firsts[Math.floor(firsts.length / 2)];
+      warm[t.name] = warms[Math.floor(warms.length / 2)];
+    }
     add(
-      `keep-alive ${clients} clients`,
-      "req/s",
-      pick("rps"),
-      clients === 16 ? ">= 60% of direct, >= 10x mitmproxy" : undefined,
-      clients === 16 ? ratio >= 0.6 && (vsMitm === undefined || vsMitm >= 10) : undefined,
-    );
-    add(`  p50 latency`, "ms", pick("p50"));
-    const addedP99 = r.veil.p99 - r.direct.p99;
-    add(
-      `  p99 latency`,
+      "first request, new host (new connection)",
       "ms",
-      pick("p99"),
-      clients === 16 ? "veil adds < 2 ms" : undefined,
-      clients === 16 ? addedP99 < 2 : undefined,
+      first,
+      "veil adds < 5 ms over warm",
+      first.veil - warm.veil < 5,
+    );
+    add("same host again (new connection)", "ms", warm, "warm adds nothing measurable");
+  }
+  if (run("stream")) {
+    const down: Record<string, number> = {};
+    const up: Record<string, number> = {};
+    for (const t of targets) {
+      const bytes = t.name === "mitmproxy" ? MITM_STREAM_BYTES : STREAM_BYTES;
+      log(`streaming ${bytes / 1048576} MiB down and up: ${t.name}`);
+      down[t.name] = (await load("download", { ...base(t), url: t.url(`/download?bytes=${bytes}`) })).mbps;
+      up[t.name] = (await load("upload", { ...base(t), url: t.url("/upload"), bytes })).mbps;
+    }
+    add(
+      `download ${STREAM_BYTES / 1048576} MiB`,
+      "MB/s",
+      down,
+      ">= 70% of direct",
+      down.veil / down.direct >= 0.7,
+    );
+    add(`upload ${STREAM_BYTES / 1048576} MiB`, "MB/s", up, ">= 70% of direct", up.veil / up.direct >= 0.7);
+  }
+  if (run("sse")) {
+    const sse: Record<string, number> = {};
+    for (const t of targets) {
+      sse[t.name] = (await load("sse", { ...base(t), url: t.url("/sse"), n: 5 })).firstByteMs;
+    }
+    add("SSE first byte after it is sent", "ms", sse, "as soon as sent (< 20 ms)", sse.veil < 20);
+  }
+  if (run("memory")) {
+    log("memory: idle, 1,000 idle tunnels, after they close");
+    const mem: Record<string, Record<string, number>> = { idle: {}, busy: {}, after: {} };
+    for (const t of targets.filter((t) => t.pid)) {
+      await new Promise((r) => setTimeout(r, 1000));
+      mem.idle[t.name] = rss(t.pid!);
+      const port = Number(new URL(t.proxy!.url).port);
+      const holder = new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          LOAD,
+          "tunnels",
+          JSON.stringify({
+            proxyPort: port,
+            token,
+            host: "h0.bench.example.com:443",
+            count: 1000,
+            holdMs: 4000,
+            ca: t.ca,
+          }),
+        ],
+        stdout: "piped",
+      }).spawn();
+      const opened = JSON.parse((await lineFrom(holder, "stdout", /\{"open":\d+\}/))[0]).open;
+      mem.busy[t.name] = rss(t.pid!);
+      await holder.status;
+      await new Promise((r) => setTimeout(r, 3000));
+      mem.after[t.name] = rss(t.pid!);
+      if (opened < 1000) log(`  ${t.name}: only ${opened} tunnels opened`);
+    }
+    add("RSS idle", "MiB", mem.idle);
+    add("RSS with 1,000 idle tunnels", "MiB", mem.busy, "< 150 MiB", mem.busy.veil < 150);
+    add(
+      "RSS after they close",
+      "MiB",
+      mem.after,
+      "within 20% of idle",
+      mem.after.veil <= mem.idle.veil * 1.2,
     );
   }
-
-  const newconn: Record<string, number> = {};
-  for (const t of targets) {
-    log(`new connection per request: ${t.name}`);
-    newconn[t.name] = useHey
-      ? (await hey(t, "/small", 4, ["-disable-keepalive"])).rps
-      : (await load("newconn", { ...base(t), url: t.url("/small"), clients: 4, ms: MS })).rps;
-  }
-  add("new connection per request", "req/s", newconn);
-
-  const first: Record<string, number> = {};
-  const warm: Record<string, number> = {};
-  for (const t of targets) {
-    log(`certificate minting: ${t.name}`);
-    const firsts: number[] = [];
-    const warms: number[] = [];
-    for (let i = 0; i < MINT_HOSTS; i++) {
-      const host = `h${i}.bench.example.com`;
-      firsts.push(await curlOnce(t, t.url("/small", host)));
-      warms.push(await curlOnce(t, t.url("/small", host)));
-    }
-    firsts.sort((a, b) => a - b);
-    warms.sort((a, b) => a - b);
-    first[t.name] = firsts[Math.floor(firsts.length / 2)];
-    warm[t.name] = warms[Math.floor(warms.length / 2)];
-  }
-  add(
-    "first request, new host (new connection)",
-    "ms",
-    first,
-    "veil adds < 5 ms over warm",
-    first.veil - warm.veil < 5,
-  );
-  add("same host again (new connection)", "ms", warm, "warm adds nothing measurable");
-
-  const down: Record<string, number> = {};
-  const up: Record<string, number> = {};
-  for (const t of targets) {
-    const bytes = t.name === "mitmproxy" ? MITM_STREAM_BYTES : STREAM_BYTES;
-    log(`streaming ${bytes / 1048576} MiB down and up: ${t.name}`);
-    down[t.name] = (await load("download", { ...base(t), url: t.url(`/download?bytes=${bytes}`) })).mbps;
-    up[t.name] = (await load("upload", { ...base(t), url: t.url("/upload"), bytes })).mbps;
-  }
-  add(
-    `download ${STREAM_BYTES / 1048576} MiB`,
-    "MB/s",
-    down,
-    ">= 70% of direct",
-    down.veil / down.direct >= 0.7,
-  );
-  add(`upload ${STREAM_BYTES / 1048576} MiB`, "MB/s", up, ">= 70% of direct", up.veil / up.direct >= 0.7);
-
-  const sse: Record<string, number> = {};
-  for (const t of targets) {
-    sse[t.name] = (await load("sse", { ...base(t), url: t.url("/sse"), n: 5 })).firstByteMs;
-  }
-  add("SSE first byte after it is sent", "ms", sse, "as soon as sent (< 20 ms)", sse.veil < 20);
-
-  log("memory: idle, 1,000 idle tunnels, after they close");
-  const mem: Record<string, Record<string, number>> = { idle: {}, busy: {}, after: {} };
-  for (const t of targets.filter((t) => t.pid)) {
-    await new Promise((r) => setTimeout(r, 1000));
-    mem.idle[t.name] = rss(t.pid!);
-    const port = Number(new URL(t.proxy!.url).port);
-    const holder = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        LOAD,
-        "tunnels",
-        JSON.stringify({
-          proxyPort: port,
-          token,
-          host: "h0.bench.example.com:443",
-          count: 1000,
-          holdMs: 4000,
-          ca: t.ca,
-        }),
-      ],
-      stdout: "piped",
-    }).spawn();
-    const opened = JSON.parse((await lineFrom(holder, "stdout", /\{"open":\d+\}/))[0]).open;
-    mem.busy[t.name] = rss(t.pid!);
-    await holder.status;
-    await new Promise((r) => setTimeout(r, 3000));
-    mem.after[t.name] = rss(t.pid!);
-    if (opened < 1000) log(`  ${t.name}: only ${opened} tunnels opened`);
-  }
-  add("RSS idle", "MiB", mem.idle);
-  add("RSS with 1,000 idle tunnels", "MiB", mem.busy, "< 150 MiB", mem.busy.veil < 150);
-  add("RSS after they close", "MiB", mem.after, "within 20% of idle", mem.after.veil <= mem.idle.veil * 1.2);
-
   const machine = `${navigator.hardwareConcurrency} cores, Deno ${Deno.version.deno}, load: ${
     useHey ? "hey" : "Deno fetch"
   }, ${mitmNote}`;

@@ -180,7 +180,6 @@ export async function handleRequest(ctx: HandlerContext, req: Request, scope: Sc
       path: url.pathname + url.search,
       headers: [...headers],
       body: req.body ? countingBody(req.body, up) : null,
-      signal: req.signal,
     });
   } catch (err) {
     record.bytes_up = up.bytes;

@@ -1,12 +1,30 @@
-import { Buffer } from "node:buffer";
-
 export const REDACTED = "[veil:redacted]";
 /** Shorter values would match ordinary text; they are not scrubbed. */
 const MIN_LENGTH = 8;
+const encoder = new TextEncoder();
 
 /** The same length as the value, so Content-Length and offsets stay right. */
 function maskOf(length: number): string {
   return length >= REDACTED.length ? REDACTED + "*".repeat(length - REDACTED.length) : "*".repeat(length);
+}
+
+/** Finds needle in hay from `from`: a native scan for the first byte, then a compare. */
+function find(hay: Uint8Array, needle: Uint8Array, from: number): number {
+  const first = needle[0];
+  const last = hay.length - needle.length;
+  for (let i = hay.indexOf(first, from); i !== -1 && i <= last; i = hay.indexOf(first, i + 1)) {
+    let j = 1;
+    while (j < needle.length && hay[i + j] === needle[j]) j++;
+    if (j === needle.length) return i;
+  }
+  return -1;
+}
+
+interface Needle {
+  text: string;
+  bytes: Uint8Array;
+  maskText: string;
+  mask: Uint8Array;
 }
 
 /**
@@ -15,7 +33,7 @@ function maskOf(length: number): string {
  * the start of a secret.
  */
 export class Scrubber {
-  private readonly needles: { bytes: Buffer; text: string; mask: Buffer; maskText: string }[];
+  private readonly needles: Needle[];
   private readonly longest: number;
 
   constructor(values: string[]) {
@@ -23,9 +41,9 @@ export class Scrubber {
       b.length - a.length
     );
     this.needles = unique.map((text) => {
-      const bytes = Buffer.from(text);
+      const bytes = encoder.encode(text);
       const maskText = maskOf(bytes.length);
-      return { bytes, text, mask: Buffer.from(maskText), maskText };
+      return { text, bytes, maskText, mask: encoder.encode(maskText) };
     });
     this.longest = Math.max(0, ...this.needles.map((n) => n.bytes.length));
   }
@@ -46,48 +64,53 @@ export class Scrubber {
     return out;
   }
 
+  /** Scrubs a copy of the bytes. */
   bytes(data: Uint8Array): Uint8Array {
-    const buf = Buffer.from(data);
-    this.replaceIn(buf);
-    return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+    const copy = data.slice();
+    this.replaceIn(copy);
+    return copy;
   }
 
-  private replaceIn(buf: Buffer): void {
+  private replaceIn(buf: Uint8Array): void {
     for (const n of this.needles) {
-      let at = buf.indexOf(n.bytes);
-      while (at >= 0) {
-        n.mask.copy(buf, at);
-        at = buf.indexOf(n.bytes, at + n.bytes.length);
+      for (let at = find(buf, n.bytes, 0); at >= 0; at = find(buf, n.bytes, at + n.bytes.length)) {
+        buf.set(n.mask, at);
       }
     }
   }
 
   /** How many trailing bytes could be the start of a secret that the next chunk completes. */
-  private holdBack(buf: Buffer): number {
+  private holdBack(buf: Uint8Array): number {
     for (let k = Math.min(this.longest - 1, buf.length); k > 0; k--) {
-      const tail = buf.subarray(buf.length - k);
-      if (this.needles.some((n) => n.bytes.length > k && tail.equals(n.bytes.subarray(0, k)))) return k;
+      const start = buf.length - k;
+      for (const n of this.needles) {
+        if (n.bytes.length <= k) continue;
+        let j = 0;
+        while (j < k && buf[start + j] === n.bytes[j]) j++;
+        if (j === k) return k;
+      }
     }
     return 0;
   }
 
+  /** Scrubs chunks in place (they must be the stream's own: upstream bodies are fresh buffers). */
   stream(): TransformStream<Uint8Array, Uint8Array> {
-    let carry: Buffer = Buffer.alloc(0);
+    let carry = new Uint8Array(0);
     return new TransformStream({
       transform: (chunk, controller) => {
-        const buf = carry.length
-          ? Buffer.concat([carry, chunk])
-          : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-        // Work on a copy: the chunk may be a view of memory the producer reuses.
-        const data = carry.length ? buf : Buffer.from(buf);
+        let data = chunk;
+        if (carry.length) {
+          data = new Uint8Array(carry.length + chunk.length);
+          data.set(carry);
+          data.set(chunk, carry.length);
+        }
         this.replaceIn(data);
         const hold = this.holdBack(data);
-        carry = Buffer.from(data.subarray(data.length - hold));
-        const out = data.subarray(0, data.length - hold);
-        if (out.length) controller.enqueue(new Uint8Array(out.buffer, out.byteOffset, out.byteLength));
+        carry = hold ? data.slice(data.length - hold) : new Uint8Array(0);
+        if (data.length > hold) controller.enqueue(hold ? data.subarray(0, data.length - hold) : data);
       },
       flush: (controller) => {
-        if (carry.length) controller.enqueue(new Uint8Array(carry));
+        if (carry.length) controller.enqueue(carry);
       },
     });
   }

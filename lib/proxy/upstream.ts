@@ -62,6 +62,17 @@ export function classify(err: unknown): UpstreamError {
 }
 
 /**
+ * node's Agent names its pools from the connection options, `ca` included: with the system's
+ * roots that is a string of ~200 KB built on every request. All of veil's requests share one
+ * trust store, so the address and the name verified are the whole key.
+ */
+class PoolAgent extends https.Agent {
+  override getName(options: { host?: string; port?: number | string; servername?: string }): string {
+    return `${options.host}:${options.port}:${options.servername ?? ""}`;
+  }
+}
+
+/**
  * Sends requests upstream with node:http(s), which relays bytes unchanged
  * (unlike fetch, which adds headers and decompresses bodies).
  */
@@ -73,7 +84,7 @@ export class Upstream {
   constructor(options: UpstreamOptions) {
     this.ca = [...tls.rootCertificates, ...options.extraCaPems];
     // noDelay: a request's head and body go out as separate writes; Nagle would hold the second.
-    this.httpsAgent = new https.Agent({ keepAlive: true, ca: this.ca, maxSockets: Infinity, noDelay: true });
+    this.httpsAgent = new PoolAgent({ keepAlive: true, ca: this.ca, maxSockets: Infinity, noDelay: true });
     this.httpAgent = new http.Agent({ keepAlive: true, maxSockets: Infinity, noDelay: true });
   }
 
