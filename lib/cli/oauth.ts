@@ -15,7 +15,7 @@ async function withOutbound<T>(flags: Flags, run: (fetchFn: OutboundFetch) => Pr
   const { connectTo, upstreamCaPems } = await upstreamSettings(flags);
   const upstream = new Upstream({ extraCaPems: upstreamCaPems });
   const destinations = new Destinations({ connectTo, own: { sockets: new Set(), hosts: new Set() } });
-  const dialer = startDialer(destinations, upstream.ca);
+  const dialer = startDialer(destinations, upstream.extraCa);
   try {
     return await run(outboundFetch(dialer.client));
   } finally {

@@ -57,7 +57,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
   // Filled in once the listeners are bound (their ports may be chosen by the system).
   const own: OwnAddresses = { sockets: new Set(), hosts: new Set() };
   const destinations = new Destinations({ connectTo: options.connectTo, dns: options.dns, own });
-  const dialer = startDialer(destinations, upstream.ca);
+  const dialer = startDialer(destinations, upstream.extraCa);
   const snapshot = new Snapshot(store, {
     kv: store.kv,
     sealer: store.sealer,

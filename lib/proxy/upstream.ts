@@ -77,14 +77,18 @@ class PoolAgent extends https.Agent {
  * (unlike fetch, which adds headers and decompresses bodies).
  */
 export class Upstream {
-  readonly ca: string[];
+  /** The extra roots alone: Deno's fetch and WebSocket add them to the default store. */
+  readonly extraCa: string[];
   private readonly httpsAgent: https.Agent;
   private readonly httpAgent: http.Agent;
 
   constructor(options: UpstreamOptions) {
-    this.ca = [...tls.rootCertificates, ...options.extraCaPems];
+    this.extraCa = options.extraCaPems;
+    // node's `ca` replaces the default roots, so extra roots come with the system's; without
+    // extras veil leaves `ca` out, which also spares parsing ~150 roots on every new connection.
+    const ca = options.extraCaPems.length ? [...tls.rootCertificates, ...options.extraCaPems] : undefined;
     // noDelay: a request's head and body go out as separate writes; Nagle would hold the second.
-    this.httpsAgent = new PoolAgent({ keepAlive: true, ca: this.ca, maxSockets: Infinity, noDelay: true });
+    this.httpsAgent = new PoolAgent({ keepAlive: true, ca, maxSockets: Infinity, noDelay: true });
     this.httpAgent = new http.Agent({ keepAlive: true, maxSockets: Infinity, noDelay: true });
   }
 
