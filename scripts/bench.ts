@@ -20,6 +20,7 @@ const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const LOAD = new URL("./bench/load.ts", import.meta.url).pathname;
 const UPSTREAM = new URL("./bench/upstream.ts", import.meta.url).pathname;
 const ADDON = new URL("./bench/mitm_addon.py", import.meta.url).pathname;
+const RELAY = new URL("./bench/relay.ts", import.meta.url).pathname;
 const MINT_HOSTS = 12;
 /** --only keepalive,newconn,mint,stream,sse,memory runs just those parts. */
 const only = flags.only ? new Set(flags.only.split(",")) : undefined;
@@ -78,7 +79,7 @@ async function hey(
   clients: number,
   extra: string[] = [],
 ): Promise<Record<string, number>> {
-  const proxy = t.proxy
+  const proxy = t.relay ? ["-x", t.relay] : t.proxy
     ? [
       "-x",
       t.proxy.basicAuth
@@ -86,6 +87,7 @@ async function hey(
         : t.proxy.url,
     ]
     : [];
+  const url = t.relay ? `https://bench.example.com${path}` : t.url(path);
   const out = await new Deno.Command("hey", {
     args: [
       "-z",
@@ -100,7 +102,7 @@ async function hey(
       "application/json",
       ...proxy,
       ...extra,
-      t.url(path),
+      url,
     ],
     stdout: "piped",
     stderr: "piped",
@@ -151,6 +153,8 @@ async function hasCommand(name: string): Promise<boolean> {
 
 interface Target {
   name: string;
+  /** For hey (Go's TLS client cannot reach Deno.serve by localhost): a plain CONNECT relay. */
+  relay?: string;
   url: (path: string, host?: string) => string;
   proxy?: { url: string; basicAuth?: { username: string; password: string } };
   ca: string;
@@ -239,8 +243,20 @@ try {
   children.push(veil);
   const veilPort = Number((await lineFrom(veil, "stderr", /plain=127\.0\.0\.1:(\d+)/))[1]);
 
+  const relay = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", RELAY, String(upPort)],
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  children.push(relay);
+  const relayPort = Number((await lineFrom(relay, "stdout", /(\d+)/))[1]);
   const targets: Target[] = [
-    { name: "direct", url: (p) => `https://localhost:${upPort}${p}`, ca: pki.caFile },
+    {
+      name: "direct",
+      url: (p) => `https://localhost:${upPort}${p}`,
+      ca: pki.caFile,
+      relay: `http://127.0.0.1:${relayPort}`,
+    },
     {
       name: "veil",
       url: (p, host = "bench.example.com") => `https://${host}${p}`,

@@ -1,5 +1,6 @@
-// One TLS record; 1,000 idle tunnels hold two of these each.
-const BUFFER = 16 * 1024;
+// An idle tunnel waits on a small buffer; one that moves data reads a TLS record at a time.
+const SMALL = 2 * 1024;
+const LARGE = 16 * 1024;
 
 export function closeQuietly(conn: Deno.Conn): void {
   try {
@@ -19,13 +20,14 @@ export async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void>
 export async function pipeBoth(a: Deno.Conn, b: Deno.Conn, first?: Uint8Array, idleMs = 0): Promise<void> {
   let last = Date.now();
   const copy = async (src: Deno.Conn, dst: Deno.Conn) => {
-    const buf = new Uint8Array(BUFFER);
+    let buf = new Uint8Array(SMALL);
     try {
       while (true) {
         const n = await src.read(buf);
         if (n === null) break;
         last = Date.now();
         await writeAll(dst, buf.subarray(0, n));
+        if (n === buf.length && buf.length < LARGE) buf = new Uint8Array(LARGE);
       }
       await dst.closeWrite().catch(() => {});
     } catch {
