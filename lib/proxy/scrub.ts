@@ -71,6 +71,11 @@ export class Scrubber {
     return copy;
   }
 
+  /** Scrubs a buffer the caller owns. */
+  inPlace(buf: Uint8Array): void {
+    this.replaceIn(buf);
+  }
+
   private replaceIn(buf: Uint8Array): void {
     for (const n of this.needles) {
       for (let at = find(buf, n.bytes, 0); at >= 0; at = find(buf, n.bytes, at + n.bytes.length)) {

@@ -38,7 +38,7 @@ export interface UpstreamRequest {
   /** Path and query as sent upstream. */
   path: string;
   headers: [string, string][];
-  body: ReadableStream<Uint8Array> | null;
+  body: ReadableStream<Uint8Array> | Uint8Array | null;
   signal?: AbortSignal;
 }
 
@@ -114,8 +114,10 @@ export class Upstream {
       };
       const outgoing = (secure ? https : http).request(options, resolve);
       outgoing.on("error", (err) => reject(classify(err)));
-      if (req.body === null) {
-        outgoing.end();
+      if (req.body === null || req.body instanceof Uint8Array) {
+        outgoing.end(
+          req.body ? Buffer.from(req.body.buffer, req.body.byteOffset, req.body.byteLength) : undefined,
+        );
         return;
       }
       pump(req.body, outgoing).catch((err) => outgoing.destroy(err));
@@ -157,6 +159,20 @@ export function relayedHeaders(res: IncomingMessage): Headers {
     out.append(name, raw[i + 1]);
   }
   return out;
+}
+
+/** A small response body, whole. */
+export function readWhole(res: IncomingMessage): Promise<Uint8Array<ArrayBuffer>> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on("data", (c: Buffer) => chunks.push(c));
+    res.on("end", () => {
+      const all = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+      resolve(new Uint8Array(all.buffer as ArrayBuffer, all.byteOffset, all.byteLength));
+    });
+    res.on("error", reject);
+    res.on("aborted", () => reject(new Error("upstream aborted")));
+  });
 }
 
 /** The response body as a web stream, with backpressure, counting bytes. */
