@@ -1,6 +1,6 @@
 import { checkEndpoint, field, optionalTime, parseJsonFile } from "./adopt.ts";
 import type { CredentialType } from "./credential.ts";
-import { expiresFrom, refreshGrant } from "./grant.ts";
+import { grantRefresher, hasRefresh } from "./grant.ts";
 import { OAuthCredential } from "./oauth.ts";
 import type { TokenState } from "./token_state.ts";
 
@@ -34,17 +34,13 @@ export const claude: CredentialType = {
   load(record, material, env) {
     const m = material as Material;
     return new OAuthCredential(record, m.state, {
-      canRefresh: (s) => Boolean(s.refresh),
-      async refresh(s) {
-        const now = Date.now();
-        const r = await refreshGrant(env.fetch, m.tokenEndpoint, CLIENT_ID, s.refresh!, { jsonBody: true });
-        return {
-          access: r.access_token,
-          refresh: r.refresh_token ?? s.refresh,
-          obtainedAt: now,
-          expiresAt: expiresFrom(now, r.expires_in, 3600),
-        };
-      },
+      canRefresh: hasRefresh,
+      refresh: grantRefresher(env.fetch, {
+        tokenEndpoint: m.tokenEndpoint,
+        clientId: CLIENT_ID,
+        quirks: { jsonBody: true },
+        defaultLifetimeS: 3600,
+      }),
       headers(s, headers) {
         headers.set("authorization", `Bearer ${s.access}`);
         headers.delete("x-api-key");

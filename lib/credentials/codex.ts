@@ -1,7 +1,7 @@
 import { decodeJwt } from "jose";
 import { checkEndpoint, field, optionalString, optionalTime, parseJsonFile } from "./adopt.ts";
 import type { CredentialType } from "./credential.ts";
-import { refreshGrant } from "./grant.ts";
+import { grantRefresher, hasRefresh } from "./grant.ts";
 import { OAuthCredential } from "./oauth.ts";
 import type { TokenState } from "./token_state.ts";
 
@@ -52,20 +52,14 @@ export const codex: CredentialType = {
   load(record, material, env) {
     const m = material as Material;
     return new OAuthCredential(record, m.state, {
-      canRefresh: (s) => Boolean(s.refresh),
-      async refresh(s) {
-        const now = Date.now();
-        const r = await refreshGrant(env.fetch, m.tokenEndpoint, CLIENT_ID, s.refresh!, {}, {
-          scope: "openid profile email",
-        });
-        return {
-          access: r.access_token,
-          refresh: r.refresh_token ?? s.refresh,
-          obtainedAt: now,
-          expiresAt: jwtExpiry(r.access_token) ?? (r.expires_in ? now + r.expires_in * 1000 : undefined),
-          extra: { ...s.extra, ...(r.id_token ? { id_token: r.id_token } : {}) },
-        };
-      },
+      canRefresh: hasRefresh,
+      refresh: grantRefresher(env.fetch, {
+        tokenEndpoint: m.tokenEndpoint,
+        clientId: CLIENT_ID,
+        params: { scope: "openid profile email" },
+        expiresAt: (r) => jwtExpiry(r.access_token),
+        extra: (s, r) => ({ ...s.extra, ...(r.id_token ? { id_token: r.id_token } : {}) }),
+      }),
       headers(s, headers) {
         headers.set("authorization", `Bearer ${s.access}`);
         headers.set("chatgpt-account-id", s.extra!.account_id);

@@ -1,7 +1,7 @@
 import { VeilError } from "../errors.ts";
 import { checkEndpoint, field, optionalNumber, optionalString, parseJsonFile } from "./adopt.ts";
 import type { CredentialType } from "./credential.ts";
-import { classifyGrantError } from "./grant.ts";
+import { bearerHeaders, classifyGrantError, hasRefresh } from "./grant.ts";
 import { OAuthCredential, RefreshError } from "./oauth.ts";
 import type { TokenState } from "./token_state.ts";
 
@@ -50,7 +50,7 @@ export const copilot: CredentialType = {
   load(record, material, env) {
     const m = material as Material;
     return new OAuthCredential(record, m.state, {
-      canRefresh: (s) => Boolean(s.refresh),
+      canRefresh: hasRefresh,
       async refresh(s) {
         let res: Response;
         try {
@@ -72,9 +72,7 @@ export const copilot: CredentialType = {
         const expiresAt = typeof body.expires_at === "number" ? body.expires_at * 1000 : now + 25 * 60_000;
         return { access: body.token, refresh: s.refresh, obtainedAt: now, expiresAt };
       },
-      headers(s, headers) {
-        headers.set("authorization", `Bearer ${s.access}`);
-      },
+      headers: bearerHeaders,
     }, env);
   },
 };

@@ -1,6 +1,6 @@
 import { checkEndpoint, field, optionalString, optionalTime, parseJsonFile } from "./adopt.ts";
 import type { CredentialType } from "./credential.ts";
-import { expiresFrom, refreshGrant } from "./grant.ts";
+import { bearerHeaders, grantRefresher, hasRefresh } from "./grant.ts";
 import { OAuthCredential } from "./oauth.ts";
 import type { TokenState } from "./token_state.ts";
 
@@ -41,22 +41,13 @@ export const githubAppUser: CredentialType = {
   load(record, material, env) {
     const m = material as Material;
     return new OAuthCredential(record, m.state, {
-      canRefresh: (s) => Boolean(s.refresh),
-      async refresh(s) {
-        const now = Date.now();
-        const r = await refreshGrant(env.fetch, m.tokenEndpoint, m.clientId, s.refresh!, {
-          errorsWith200: true,
-        });
-        return {
-          access: r.access_token,
-          refresh: r.refresh_token ?? s.refresh,
-          obtainedAt: now,
-          expiresAt: expiresFrom(now, r.expires_in),
-        };
-      },
-      headers(s, headers) {
-        headers.set("authorization", `Bearer ${s.access}`);
-      },
+      canRefresh: hasRefresh,
+      refresh: grantRefresher(env.fetch, {
+        tokenEndpoint: m.tokenEndpoint,
+        clientId: m.clientId,
+        quirks: { errorsWith200: true },
+      }),
+      headers: bearerHeaders,
     }, env);
   },
 };

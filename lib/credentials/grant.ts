@@ -2,6 +2,7 @@ import * as oauth from "oauth4webapi";
 import { oneLine } from "../errors.ts";
 import { isLoopbackHttp, type OutboundFetch } from "../proxy/outbound.ts";
 import { RefreshError } from "./oauth.ts";
+import type { TokenState } from "./token_state.ts";
 
 /** Ways a provider departs from RFC 6749 that the token endpoint call adapts to. */
 export interface Quirks {
@@ -110,3 +111,41 @@ export function expiresFrom(
   const seconds = expiresIn ?? defaultSeconds;
   return seconds === undefined ? undefined : obtainedAt + seconds * 1000;
 }
+
+export interface GrantRefresh {
+  tokenEndpoint: string;
+  clientId: string;
+  quirks?: Quirks;
+  params?: Record<string, string>;
+  /** Lifetime to assume when the answer has no expires_in. */
+  defaultLifetimeS?: number;
+  /** Expiry from the answer, when the provider says it some other way (a JWT's exp). */
+  expiresAt?: (response: TokenResponse, now: number) => number | undefined;
+  /** Provider extras to keep beside the tokens. */
+  extra?: (previous: TokenState, response: TokenResponse) => Record<string, string> | undefined;
+}
+
+/** A refresh through the refresh_token grant: keeps the old refresh token when the provider does not rotate it. */
+export function grantRefresher(
+  fetchFn: OutboundFetch,
+  g: GrantRefresh,
+): (s: TokenState) => Promise<TokenState> {
+  return async (s) => {
+    const now = Date.now();
+    const r = await refreshGrant(fetchFn, g.tokenEndpoint, g.clientId, s.refresh!, g.quirks, g.params);
+    return {
+      access: r.access_token,
+      refresh: r.refresh_token ?? s.refresh,
+      obtainedAt: now,
+      expiresAt: g.expiresAt?.(r, now) ?? expiresFrom(now, r.expires_in, g.defaultLifetimeS),
+      extra: g.extra?.(s, r),
+    };
+  };
+}
+
+/** `Authorization: Bearer <access>`, what most providers take. */
+export function bearerHeaders(s: TokenState, headers: Headers): void {
+  headers.set("authorization", `Bearer ${s.access}`);
+}
+
+export const hasRefresh = (s: TokenState): boolean => Boolean(s.refresh);

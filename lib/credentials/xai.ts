@@ -7,7 +7,7 @@ import {
   parseJsonFile,
 } from "./adopt.ts";
 import type { CredentialType } from "./credential.ts";
-import { expiresFrom, refreshGrant } from "./grant.ts";
+import { bearerHeaders, expiresFrom, grantRefresher, hasRefresh } from "./grant.ts";
 import { OAuthCredential } from "./oauth.ts";
 import type { TokenState } from "./token_state.ts";
 
@@ -49,20 +49,13 @@ export const xai: CredentialType = {
   load(record, material, env) {
     const m = material as Material;
     return new OAuthCredential(record, m.state, {
-      canRefresh: (s) => Boolean(s.refresh),
-      async refresh(s) {
-        const now = Date.now();
-        const r = await refreshGrant(env.fetch, m.tokenEndpoint, m.clientId, s.refresh!);
-        return {
-          access: r.access_token,
-          refresh: r.refresh_token ?? s.refresh,
-          obtainedAt: now,
-          expiresAt: expiresFrom(now, r.expires_in, DEFAULT_LIFETIME_S),
-        };
-      },
-      headers(s, headers) {
-        headers.set("authorization", `Bearer ${s.access}`);
-      },
+      canRefresh: hasRefresh,
+      refresh: grantRefresher(env.fetch, {
+        tokenEndpoint: m.tokenEndpoint,
+        clientId: m.clientId,
+        defaultLifetimeS: DEFAULT_LIFETIME_S,
+      }),
+      headers: bearerHeaders,
     }, env);
   },
 };
