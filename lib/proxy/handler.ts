@@ -11,14 +11,7 @@ import { addressOf, type AuthThrottle } from "./throttle.ts";
 import { denialResponse, statusFor } from "./reasons.ts";
 import type { Snapshot } from "./snapshot.ts";
 import type { Tunnel } from "./tunnels.ts";
-import {
-  bodyStream,
-  HOP_BY_HOP,
-  readWhole,
-  relayedHeaders,
-  type Upstream,
-  UpstreamError,
-} from "./upstream.ts";
+import { HOP_BY_HOP, relayBody, relayedHeaders, type Upstream, UpstreamError } from "./upstream.ts";
 import { relayWebSocket } from "./websocket.ts";
 
 export interface HandlerContext {
@@ -33,8 +26,6 @@ export interface HandlerContext {
 
 /** Where a request came from: an intercepted tunnel, or a plain absolute-form request. */
 export type Scope = { scheme: "https"; tunnel: Tunnel } | { scheme: "http"; remote: string };
-
-const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 
 /** Request headers to send upstream: the client's, minus hop-by-hop and proxy headers. */
 function forwardedHeaders(req: Request): Headers {
@@ -202,30 +193,29 @@ export async function handleRequest(ctx: HandlerContext, req: Request, scope: Sc
     record.bytes_up = up.bytes;
     return deny(err instanceof UpstreamError ? err.reason : "upstream-error");
   }
-  const status = upstreamRes.statusCode ?? 502;
+  const status = upstreamRes.status;
   if (status < 200 || status > 599) {
-    upstreamRes.destroy();
+    await upstreamRes.body?.cancel();
     return deny("upstream-error");
   }
   // An upstream that echoes the injected secret back (an echo server, a debug page) gets it scrubbed.
   const scrubber = credential ? new Scrubber(credential.sensitiveValues()) : undefined;
-  const relayed = relayedHeaders(upstreamRes);
+  const relayed = relayedHeaders(upstreamRes.headers);
   const resHeaders = scrubber?.active ? scrubber.headers(relayed) : relayed;
-  const init = { status, statusText: upstreamRes.statusMessage, headers: resHeaders };
+  const init = { status, statusText: upstreamRes.statusText, headers: resHeaders };
   const done = (bytes: number, error?: unknown) => {
     record.bytes_up = up.bytes;
     record.bytes_down = bytes;
     finish(status, error ? "error" : "allow", error ? "stream-interrupted" : undefined);
   };
-  if (NULL_BODY.has(status) || req.method === "HEAD") {
-    upstreamRes.resume();
+  if (upstreamRes.body === null) {
     done(0);
     return new Response(null, init);
   }
-  if (smallLength(upstreamRes.headers["content-length"])) {
+  if (smallLength(relayed.get("content-length"))) {
     let whole: Uint8Array<ArrayBuffer>;
     try {
-      whole = await readWhole(upstreamRes);
+      whole = await new Response(upstreamRes.body).bytes();
     } catch (err) {
       done(0, err);
       return deny("upstream-error");
@@ -234,9 +224,10 @@ export async function handleRequest(ctx: HandlerContext, req: Request, scope: Sc
     done(whole.length);
     return new Response(whole, init);
   }
-  let stream: ReadableStream<Uint8Array> = bodyStream(upstreamRes, done);
-  if (scrubber?.active) stream = stream.pipeThrough(scrubber.stream());
-  return new Response(stream, init);
+  return new Response(
+    relayBody(upstreamRes.body, done, scrubber?.active ? scrubber.streaming() : undefined),
+    init,
+  );
 }
 
 const SMALL_BODY = 64 * 1024;

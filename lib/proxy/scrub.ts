@@ -98,11 +98,14 @@ export class Scrubber {
     return 0;
   }
 
-  /** Scrubs chunks in place (they must be the stream's own: upstream bodies are fresh buffers). */
-  stream(): TransformStream<Uint8Array, Uint8Array> {
+  /**
+   * A streaming scrubber: push() returns what may go out now, flush() the rest. Chunks are
+   * scrubbed in place (upstream bodies are fresh buffers nobody else reads).
+   */
+  streaming(): { push(chunk: Uint8Array): Uint8Array; flush(): Uint8Array } {
     let carry = new Uint8Array(0);
-    return new TransformStream({
-      transform: (chunk, controller) => {
+    return {
+      push: (chunk) => {
         let data = chunk;
         if (carry.length) {
           data = new Uint8Array(carry.length + chunk.length);
@@ -112,10 +115,22 @@ export class Scrubber {
         this.replaceIn(data);
         const hold = this.holdBack(data);
         carry = hold ? data.slice(data.length - hold) : new Uint8Array(0);
-        if (data.length > hold) controller.enqueue(hold ? data.subarray(0, data.length - hold) : data);
+        return hold ? data.subarray(0, data.length - hold) : data;
+      },
+      flush: () => carry,
+    };
+  }
+
+  stream(): TransformStream<Uint8Array, Uint8Array> {
+    const s = this.streaming();
+    return new TransformStream({
+      transform: (chunk, controller) => {
+        const out = s.push(chunk);
+        if (out.length) controller.enqueue(out);
       },
       flush: (controller) => {
-        if (carry.length) controller.enqueue(carry);
+        const rest = s.flush();
+        if (rest.length) controller.enqueue(rest);
       },
     });
   }

@@ -1,8 +1,4 @@
-import http from "node:http";
-import https from "node:https";
-import tls from "node:tls";
-import { Buffer } from "node:buffer";
-import type { IncomingMessage } from "node:http";
+import { Http1Client, type Http1Response } from "./http1.ts";
 
 /** Headers that describe one hop, never relayed (RFC 9110 7.6.1, plus proxy ones). */
 export const HOP_BY_HOP = new Set([
@@ -24,7 +20,7 @@ export interface ConnectTo {
 }
 
 export interface UpstreamOptions {
-  /** Extra roots for upstream TLS, beside the system's. */
+  /** Extra roots for upstream TLS, beside the default ones. */
   extraCaPems: string[];
 }
 
@@ -39,7 +35,6 @@ export interface UpstreamRequest {
   path: string;
   headers: [string, string][];
   body: ReadableStream<Uint8Array> | Uint8Array | null;
-  signal?: AbortSignal;
 }
 
 export class UpstreamError extends Error {
@@ -48,168 +43,97 @@ export class UpstreamError extends Error {
   }
 }
 
-const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO|ALTNAME|HOSTNAME|TLS|SSL|ISSUER|SIGNATURE/i;
+const TLS_ERRORS = /certificate|CERT|TLS|SSL|handshake|peer|UnknownIssuer|NotValidForName|BadSignature/i;
+const CONNECT_ERRORS =
+  /refused|unreachable|timed out|reset|ECONN|EHOST|ENET|ETIMEDOUT|broken pipe|not connected/i;
 
 export function classify(err: unknown): UpstreamError {
   if (err instanceof UpstreamError) return err;
-  const e = err as { code?: string; message?: string };
-  const text = `${e.code ?? ""} ${e.message ?? ""}`;
-  if (TLS_CODES.test(text)) return new UpstreamError("upstream-tls-error", e.message ?? "TLS failure");
-  if (/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|ETIMEDOUT|ECONNRESET/.test(text)) {
+  const e = err as { name?: string; message?: string };
+  const text = `${e.name ?? ""} ${e.message ?? String(err)}`;
+  if (TLS_ERRORS.test(text)) return new UpstreamError("upstream-tls-error", e.message ?? "TLS failure");
+  if (CONNECT_ERRORS.test(text) || err instanceof Deno.errors.ConnectionRefused) {
     return new UpstreamError("upstream-connect-failed", e.message ?? "connect failed");
   }
   return new UpstreamError("upstream-error", e.message ?? String(err));
 }
 
-/**
- * node's Agent names its pools from the connection options, `ca` included: with the system's
- * roots that is a string of ~200 KB built on every request. All of veil's requests share one
- * trust store, so the address and the name verified are the whole key.
- */
-class PoolAgent extends https.Agent {
-  override getName(options: { host?: string; port?: number | string; servername?: string }): string {
-    return `${options.host}:${options.port}:${options.servername ?? ""}`;
-  }
-}
-
-/**
- * Sends requests upstream with node:http(s), which relays bytes unchanged
- * (unlike fetch, which adds headers and decompresses bodies).
- */
+/** Sends requests upstream, relaying bytes unchanged (see http1.ts). */
 export class Upstream {
-  /** The extra roots alone: Deno's fetch and WebSocket add them to the default store. */
+  /** The extra roots alone: Deno's TLS, fetch and WebSocket add them to the default store. */
   readonly extraCa: string[];
-  private readonly httpsAgent: https.Agent;
-  private readonly httpAgent: http.Agent;
+  private readonly client: Http1Client;
 
   constructor(options: UpstreamOptions) {
     this.extraCa = options.extraCaPems;
-    // node's `ca` replaces the default roots, so extra roots come with the system's; without
-    // extras veil leaves `ca` out, which also spares parsing ~150 roots on every new connection.
-    const ca = options.extraCaPems.length ? [...tls.rootCertificates, ...options.extraCaPems] : undefined;
-    // noDelay: a request's head and body go out as separate writes; Nagle would hold the second.
-    this.httpsAgent = new PoolAgent({ keepAlive: true, ca, maxSockets: Infinity, noDelay: true });
-    this.httpAgent = new http.Agent({ keepAlive: true, maxSockets: Infinity, noDelay: true });
+    this.client = new Http1Client(options.extraCaPems);
   }
 
-  request(req: UpstreamRequest): Promise<IncomingMessage> {
-    const dial = req.dial;
-    const secure = req.scheme === "https";
-    const headers: Record<string, string> = {};
-    for (const [name, value] of req.headers) {
-      const prior = headers[name];
-      headers[name] = prior === undefined ? value : `${prior}${name === "cookie" ? "; " : ", "}${value}`;
-    }
-    return new Promise((resolve, reject) => {
-      const options = {
-        host: dial.host,
-        port: dial.port,
-        method: req.method,
-        path: req.path,
-        headers,
-        agent: secure ? this.httpsAgent : this.httpAgent,
-        servername: secure && !isIp(req.host) ? req.host : undefined,
-        signal: req.signal,
-        setHost: false,
-      };
-      const outgoing = (secure ? https : http).request(options, resolve);
-      outgoing.on("error", (err) => reject(classify(err)));
-      if (req.body === null || req.body instanceof Uint8Array) {
-        outgoing.end(
-          req.body ? Buffer.from(req.body.buffer, req.body.byteOffset, req.body.byteLength) : undefined,
-        );
-        return;
-      }
-      pump(req.body, outgoing).catch((err) => outgoing.destroy(err));
-    });
+  request(req: UpstreamRequest): Promise<Http1Response> {
+    return this.client.request(req);
   }
 
   close(): void {
-    this.httpsAgent.destroy();
-    this.httpAgent.destroy();
+    this.client.close();
   }
-}
-
-function isIp(host: string): boolean {
-  return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || host.includes(":");
-}
-
-async function pump(body: ReadableStream<Uint8Array>, out: http.ClientRequest): Promise<void> {
-  for await (const chunk of body) {
-    if (!out.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength))) {
-      await new Promise<void>((resolve, reject) => {
-        out.once("drain", resolve);
-        out.once("error", reject);
-      });
-    }
-  }
-  out.end();
 }
 
 /** Response headers to relay: the upstream's own, minus hop-by-hop ones. */
-export function relayedHeaders(res: IncomingMessage): Headers {
-  const connectionListed = new Set(
-    String(res.headers.connection ?? "").toLowerCase().split(",").map((s) => s.trim()),
+export function relayedHeaders(fields: [string, string][]): Headers {
+  const listed = new Set(
+    fields.filter(([n]) => n === "connection").flatMap(([, v]) =>
+      v.toLowerCase().split(",").map((s) => s.trim())
+    ),
   );
   const out = new Headers();
-  const raw = res.rawHeaders;
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i].toLowerCase();
-    if (HOP_BY_HOP.has(name) || connectionListed.has(name)) continue;
-    out.append(name, raw[i + 1]);
+  for (const [name, value] of fields) {
+    if (HOP_BY_HOP.has(name) || listed.has(name)) continue;
+    out.append(name, value);
   }
   return out;
 }
 
-/** A small response body, whole. */
-export function readWhole(res: IncomingMessage): Promise<Uint8Array<ArrayBuffer>> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    res.on("data", (c: Buffer) => chunks.push(c));
-    res.on("end", () => {
-      const all = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
-      resolve(new Uint8Array(all.buffer as ArrayBuffer, all.byteOffset, all.byteLength));
-    });
-    res.on("error", reject);
-    res.on("aborted", () => reject(new Error("upstream aborted")));
-  });
-}
-
-/** The response body as a web stream, with backpressure, counting bytes. */
-export function bodyStream(
-  res: IncomingMessage,
+/** Passes a body through, counting bytes, transforming chunks, and telling once when it ends. */
+export function relayBody(
+  body: ReadableStream<Uint8Array>,
   onEnd: (bytes: number, error?: unknown) => void,
+  transform?: { push(chunk: Uint8Array): Uint8Array; flush(): Uint8Array },
 ): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
   let bytes = 0;
-  let done = false;
-  const finish = (error?: unknown) => {
-    if (done) return;
-    done = true;
+  let ended = false;
+  const end = (error?: unknown) => {
+    if (ended) return;
+    ended = true;
     onEnd(bytes, error);
   };
   return new ReadableStream<Uint8Array>({
-    start(controller) {
-      res.on("data", (chunk: Buffer) => {
-        bytes += chunk.length;
-        controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-        if ((controller.desiredSize ?? 1) <= 0) res.pause();
-      });
-      res.on("end", () => {
-        finish();
-        controller.close();
-      });
-      res.on("error", (err) => {
-        finish(err);
+    async pull(controller) {
+      try {
+        while (true) {
+          const { value, done } = await reader.read();
+          if (done) {
+            const rest = transform?.flush();
+            if (rest?.length) controller.enqueue(rest);
+            end();
+            controller.close();
+            return;
+          }
+          bytes += value.length;
+          const out = transform ? transform.push(value) : value;
+          if (out.length) {
+            controller.enqueue(out);
+            return;
+          }
+        }
+      } catch (err) {
+        end(err);
         controller.error(err);
-      });
-      res.on("aborted", () => finish(new Error("upstream aborted")));
+      }
     },
-    pull() {
-      res.resume();
+    cancel(reason) {
+      end(new Error("client went away"));
+      return reader.cancel(reason);
     },
-    cancel() {
-      finish(new Error("client went away"));
-      res.destroy();
-    },
-  }, { highWaterMark: 4 });
+  });
 }

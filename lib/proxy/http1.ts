@@ -1,0 +1,352 @@
+// A small HTTP/1.1 client on Deno's own TCP and TLS, for relaying upstream: bytes pass as they
+// are (no added headers, no decompression, unlike fetch), TCP_NODELAY is on, and extra roots
+// add to the default ones (node:tls makes every new connection walk the whole root store).
+import { classify, type UpstreamRequest } from "./upstream.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("latin1");
+const MAX_HEAD = 64 * 1024;
+const READ = 16 * 1024;
+/** Idle pooled connections are dropped before servers' usual 5 s keep-alive timeout. */
+const IDLE_MS = 4000;
+const CONNECT_TIMEOUT_MS = 30_000;
+
+export interface Http1Response {
+  status: number;
+  statusText: string;
+  headers: [string, string][];
+  /** Null for HEAD, 204, 304. */
+  body: ReadableStream<Uint8Array> | null;
+}
+
+/** A connection with its own read buffer. */
+class Wire {
+  private buf = new Uint8Array(0);
+  idleSince = 0;
+
+  constructor(readonly conn: Deno.Conn) {}
+
+  private async fill(): Promise<boolean> {
+    const chunk = new Uint8Array(READ);
+    const n = await this.conn.read(chunk);
+    if (n === null) return false;
+    if (this.buf.length === 0) {
+      this.buf = chunk.subarray(0, n);
+    } else {
+      const next = new Uint8Array(this.buf.length + n);
+      next.set(this.buf);
+      next.set(chunk.subarray(0, n), this.buf.length);
+      this.buf = next;
+    }
+    return true;
+  }
+
+  /** Bytes up to and including CRLF CRLF (a head) or CRLF (a line). */
+  async until(terminator: "head" | "line", max = MAX_HEAD): Promise<string | null> {
+    let from = 0;
+    while (true) {
+      const end = terminator === "head" ? indexOfHeadEnd(this.buf, from) : indexOfCrlf(this.buf, from);
+      if (end >= 0) {
+        const len = end + (terminator === "head" ? 4 : 2);
+        const text = decoder.decode(this.buf.subarray(0, end));
+        this.buf = this.buf.subarray(len);
+        return text;
+      }
+      from = Math.max(0, this.buf.length - 3);
+      if (this.buf.length > max) throw new Error("upstream head too large");
+      if (!(await this.fill())) return null;
+    }
+  }
+
+  /** Up to `max` bytes, as soon as any are there; null at the end of the stream. */
+  async some(max: number): Promise<Uint8Array | null> {
+    if (this.buf.length === 0 && !(await this.fill())) return null;
+    const n = Math.min(max, this.buf.length);
+    const out = this.buf.subarray(0, n);
+    this.buf = this.buf.subarray(n);
+    return out;
+  }
+
+  get buffered(): number {
+    return this.buf.length;
+  }
+
+  close(): void {
+    try {
+      this.conn.close();
+    } catch { /* closed */ }
+  }
+}
+
+function indexOfHeadEnd(b: Uint8Array, from: number): number {
+  for (let i = b.indexOf(13, from); i !== -1 && i + 3 < b.length; i = b.indexOf(13, i + 1)) {
+    if (b[i + 1] === 10 && b[i + 2] === 13 && b[i + 3] === 10) return i;
+  }
+  return -1;
+}
+
+function indexOfCrlf(b: Uint8Array, from: number): number {
+  for (let i = b.indexOf(13, from); i !== -1 && i + 1 < b.length; i = b.indexOf(13, i + 1)) {
+    if (b[i + 1] === 10) return i;
+  }
+  return -1;
+}
+
+async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < data.length) off += await conn.write(data.subarray(off));
+}
+
+export class Http1Client {
+  private pools = new Map<string, Wire[]>();
+
+  constructor(private readonly caCerts: string[]) {}
+
+  private async connect(req: UpstreamRequest): Promise<Wire> {
+    const signal = AbortSignal.timeout(CONNECT_TIMEOUT_MS);
+    const tcp = await Deno.connect({ hostname: req.dial.host, port: req.dial.port, signal });
+    tcp.setNoDelay(true);
+    if (req.scheme === "http") return new Wire(tcp);
+    try {
+      const tls = await Deno.startTls(tcp, {
+        hostname: req.host,
+        caCerts: this.caCerts,
+        alpnProtocols: ["http/1.1"],
+      });
+      await tls.handshake();
+      return new Wire(tls);
+    } catch (err) {
+      try {
+        tcp.close();
+      } catch { /* closed */ }
+      throw err;
+    }
+  }
+
+  private key(req: UpstreamRequest): string {
+    return `${req.scheme}:${req.dial.host}:${req.dial.port}:${req.host}`;
+  }
+
+  private take(key: string): Wire | undefined {
+    const pool = this.pools.get(key);
+    while (pool?.length) {
+      const wire = pool.pop()!;
+      if (Date.now() - wire.idleSince < IDLE_MS && wire.buffered === 0) return wire;
+      wire.close();
+    }
+    return undefined;
+  }
+
+  private give(key: string, wire: Wire): void {
+    wire.idleSince = Date.now();
+    const pool = this.pools.get(key) ?? [];
+    pool.push(wire);
+    this.pools.set(key, pool);
+  }
+
+  async request(req: UpstreamRequest): Promise<Http1Response> {
+    const replayable = !(req.body instanceof ReadableStream);
+    const key = this.key(req);
+    const pooled = this.take(key);
+    if (pooled) {
+      try {
+        return await this.exchange(pooled, req, key);
+      } catch (err) {
+        pooled.close();
+        // A pooled connection the server had already closed: try once more on a fresh one.
+        if (!replayable || !(err instanceof StaleConnection)) throw classify(err);
+      }
+    }
+    let wire: Wire;
+    try {
+      wire = await this.connect(req);
+    } catch (err) {
+      throw classify(err);
+    }
+    try {
+      return await this.exchange(wire, req, key);
+    } catch (err) {
+      wire.close();
+      throw classify(err instanceof StaleConnection ? err.cause : err);
+    }
+  }
+
+  private async exchange(wire: Wire, req: UpstreamRequest, key: string): Promise<Http1Response> {
+    const headers = req.headers.filter(([n]) => n !== "content-length" && n !== "transfer-encoding");
+    const given = req.headers.find(([n]) => n === "content-length")?.[1];
+    let framing = "";
+    if (req.body instanceof Uint8Array) framing = `content-length: ${req.body.length}\r\n`;
+    else if (req.body && given !== undefined) framing = `content-length: ${given}\r\n`;
+    else if (req.body) framing = "transfer-encoding: chunked\r\n";
+    else if (given !== undefined) framing = `content-length: ${given}\r\n`;
+    const head = `${req.method} ${req.path} HTTP/1.1\r\n` +
+      headers.map(([n, v]) => `${n}: ${v}\r\n`).join("") + framing + "\r\n";
+    const headBytes = encoder.encode(head);
+    try {
+      if (req.body instanceof Uint8Array) {
+        const all = new Uint8Array(headBytes.length + req.body.length);
+        all.set(headBytes);
+        all.set(req.body, headBytes.length);
+        await writeAll(wire.conn, all);
+      } else {
+        await writeAll(wire.conn, headBytes);
+      }
+    } catch (err) {
+      throw new StaleConnection(err);
+    }
+    const sending = req.body instanceof ReadableStream
+      ? this.sendBody(wire, req.body, framing.startsWith("transfer"))
+      : undefined;
+    sending?.catch(() => wire.close());
+
+    let status: number;
+    let statusText: string;
+    let fields: [string, string][];
+    let first = true;
+    while (true) {
+      const text = await wire.until("head");
+      if (text === null) {
+        throw first
+          ? new StaleConnection(new Error("upstream closed the connection"))
+          : new Error("upstream closed the connection");
+      }
+      first = false;
+      const lines = text.split("\r\n");
+      const m = /^HTTP\/1\.[01] (\d{3})(?: (.*))?$/.exec(lines[0]);
+      if (!m) throw new Error("upstream sent a malformed status line");
+      status = Number(m[1]);
+      statusText = m[2] ?? "";
+      fields = [];
+      for (const line of lines.slice(1)) {
+        const colon = line.indexOf(":");
+        if (colon <= 0) throw new Error("upstream sent a malformed header");
+        fields.push([line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim()]);
+      }
+      // Interim answers (100 Continue, 103 Early Hints) are not relayed; 101 is handled elsewhere.
+      if (status >= 200 || status === 101) break;
+    }
+    const get = (name: string) => fields.filter(([n]) => n === name).map(([, v]) => v);
+    const closing = get("connection").some((v) => /\bclose\b/i.test(v));
+    const chunked = get("transfer-encoding").some((v) => /\bchunked\b/i.test(v));
+    const lengthText = get("content-length")[0];
+    const noBody = req.method === "HEAD" || status === 204 || status === 205 || status === 304;
+    const release = (reusable: boolean) => {
+      if (reusable && !closing) {
+        sending ? sending.then(() => this.give(key, wire), () => wire.close()) : this.give(key, wire);
+      } else wire.close();
+    };
+    if (noBody) {
+      release(true);
+      return { status, statusText, headers: fields, body: null };
+    }
+    const body = chunked
+      ? chunkedBody(wire, release)
+      : lengthText !== undefined
+      ? lengthBody(wire, Number(lengthText), release)
+      : lengthBody(wire, Infinity, release);
+    return { status, statusText, headers: fields, body };
+  }
+
+  private async sendBody(wire: Wire, body: ReadableStream<Uint8Array>, chunked: boolean): Promise<void> {
+    for await (const chunk of body) {
+      if (chunk.length === 0) continue;
+      if (!chunked) {
+        await writeAll(wire.conn, chunk);
+        continue;
+      }
+      const size = encoder.encode(chunk.length.toString(16) + "\r\n");
+      const framed = new Uint8Array(size.length + chunk.length + 2);
+      framed.set(size);
+      framed.set(chunk, size.length);
+      framed.set([13, 10], size.length + chunk.length);
+      await writeAll(wire.conn, framed);
+    }
+    if (chunked) await writeAll(wire.conn, encoder.encode("0\r\n\r\n"));
+  }
+
+  close(): void {
+    for (const pool of this.pools.values()) for (const w of pool) w.close();
+    this.pools.clear();
+  }
+}
+
+/** The failure of a reused connection before anything came back: safe to try again. */
+class StaleConnection extends Error {
+  constructor(override readonly cause: unknown) {
+    super("stale connection");
+  }
+}
+
+function lengthBody(
+  wire: Wire,
+  length: number,
+  release: (reusable: boolean) => void,
+): ReadableStream<Uint8Array> {
+  let left = length;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (left <= 0) {
+        controller.close();
+        release(true);
+        return;
+      }
+      const data = await wire.some(Math.min(left, READ)).catch(() => null);
+      if (data === null) {
+        // Close-delimited bodies end here; a short Content-Length one is an error.
+        if (length === Infinity) {
+          controller.close();
+          release(false);
+        } else {
+          controller.error(new Error("upstream closed before the end of the body"));
+          release(false);
+        }
+        return;
+      }
+      left -= data.length;
+      controller.enqueue(data);
+      if (left <= 0) {
+        controller.close();
+        release(true);
+      }
+    },
+    cancel() {
+      release(false);
+    },
+  });
+}
+
+function chunkedBody(wire: Wire, release: (reusable: boolean) => void): ReadableStream<Uint8Array> {
+  let left = 0;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        if (left === 0) {
+          const line = await wire.until("line", 4096);
+          if (line === null) throw new Error("upstream closed inside a chunked body");
+          left = parseInt(line.split(";")[0].trim(), 16);
+          if (!Number.isFinite(left) || left < 0) throw new Error("upstream sent a malformed chunk size");
+          if (left === 0) {
+            // Trailers, then the empty line that ends the body.
+            while ((await wire.until("line", 16 * 1024)) !== "") { /* trailers are not relayed */ }
+            controller.close();
+            release(true);
+            return;
+          }
+        }
+        const data = await wire.some(left);
+        if (data === null) throw new Error("upstream closed inside a chunk");
+        left -= data.length;
+        controller.enqueue(data);
+        if (left === 0 && (await wire.until("line", 2)) !== "") {
+          throw new Error("upstream chunk not followed by CRLF");
+        }
+      } catch (err) {
+        controller.error(err);
+        release(false);
+      }
+    },
+    cancel() {
+      release(false);
+    },
+  });
+}
