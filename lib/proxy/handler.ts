@@ -38,20 +38,6 @@ function forwardedHeaders(req: Request): Headers {
   return out;
 }
 
-function countingBody(
-  body: ReadableStream<Uint8Array>,
-  counter: { bytes: number },
-): ReadableStream<Uint8Array> {
-  return body.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        counter.bytes += chunk.byteLength;
-        controller.enqueue(chunk);
-      },
-    }),
-  );
-}
-
 /** Decides, injects, forwards and audits one request from inside a tunnel or a plain proxy request. */
 export async function handleRequest(ctx: HandlerContext, req: Request, scope: Scope): Promise<Response> {
   const started = performance.now();
@@ -174,7 +160,7 @@ export async function handleRequest(ctx: HandlerContext, req: Request, scope: Sc
       body = await req.bytes();
       up.bytes = body.length;
     } else {
-      body = countingBody(req.body, up);
+      body = req.body;
     }
   }
   let upstreamRes;
@@ -188,6 +174,7 @@ export async function handleRequest(ctx: HandlerContext, req: Request, scope: Sc
       path: url.pathname + url.search,
       headers: [...headers],
       body,
+      sent: up,
     });
   } catch (err) {
     record.bytes_up = up.bytes;

@@ -195,7 +195,7 @@ export class Http1Client {
       throw new StaleConnection(err);
     }
     const sending = req.body instanceof ReadableStream
-      ? this.sendBody(wire, req.body, framing.startsWith("transfer"))
+      ? this.sendBody(wire, req.body, framing.startsWith("transfer"), req.sent)
       : undefined;
     sending?.catch(() => wire.close());
 
@@ -247,9 +247,15 @@ export class Http1Client {
     return { status, statusText, headers: fields, body };
   }
 
-  private async sendBody(wire: Wire, body: ReadableStream<Uint8Array>, chunked: boolean): Promise<void> {
+  private async sendBody(
+    wire: Wire,
+    body: ReadableStream<Uint8Array>,
+    chunked: boolean,
+    sent?: { bytes: number },
+  ): Promise<void> {
     for await (const chunk of body) {
       if (chunk.length === 0) continue;
+      if (sent) sent.bytes += chunk.length;
       if (!chunked) {
         await writeAll(wire.conn, chunk);
         continue;

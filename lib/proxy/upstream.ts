@@ -35,6 +35,8 @@ export interface UpstreamRequest {
   path: string;
   headers: [string, string][];
   body: ReadableStream<Uint8Array> | Uint8Array | null;
+  /** Counts the request body's bytes as they are sent. */
+  sent?: { bytes: number };
 }
 
 export class UpstreamError extends Error {
