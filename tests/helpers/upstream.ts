@@ -83,6 +83,9 @@ export function startEchoUpstream(tls: { cert: string; key: string }): EchoUpstr
     if (url.pathname === "/redirect") {
       return new Response(null, { status: 302, headers: { location: "https://other.example.com/landed" } });
     }
+    if (url.pathname === "/length") {
+      return new Response("x".repeat(100_000), { headers: { "content-type": "text/plain" } });
+    }
     if (url.pathname.startsWith("/status/")) {
       return new Response(null, {
         status: Number(url.pathname.slice(8)),

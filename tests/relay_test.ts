@@ -1,0 +1,68 @@
+// The upstream client's framing: bodiless answers, lengths, chunks, and connections that go stale.
+import { assertEquals, assertMatch } from "./helpers/assert.ts";
+import { curl } from "./helpers/veil.ts";
+import { world } from "./helpers/world.ts";
+
+const sanitize = { sanitizeOps: true, sanitizeResources: true };
+
+Deno.test("HEAD, 204, 304 and large bodies keep their framing", sanitize, async () => {
+  await using w = await world();
+  const head = await curl([...w.viaTls(), "--http1.1", "-I", "https://llama.example.com/length"]);
+  assertEquals(head.status, 200);
+  assertMatch(head.headers, /content-length: 100000/i);
+  for (const code of [204, 304]) {
+    const r = await curl([...w.viaTls(), "--http1.1", `https://llama.example.com/status/${code}`]);
+    assertEquals(r.status, code);
+    assertEquals(r.bodyBytes.length, 0);
+  }
+  const big = await curl([...w.viaTls(), "--http1.1", "https://llama.example.com/length"]);
+  assertEquals(big.body, "x".repeat(100_000));
+  assertMatch(big.headers, /content-length: 100000/i);
+  const redirect = await curl([...w.viaTls(), "https://llama.example.com/status/302"]);
+  assertEquals(redirect.status, 302);
+});
+
+Deno.test("a pooled upstream connection the server closed is replaced, not failed", sanitize, async () => {
+  await using w = await world([]);
+  // An upstream that says keep-alive, then closes each connection soon after answering.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  let connections = 0;
+  const handlers: Promise<void>[] = [];
+  const serving = (async () => {
+    for await (const conn of listener) {
+      connections++;
+      handlers.push((async () => {
+        const buf = new Uint8Array(4096);
+        let head = "";
+        while (!head.includes("\r\n\r\n")) {
+          const n = await conn.read(buf).catch(() => null);
+          if (n === null) return conn.close();
+          head += new TextDecoder().decode(buf.subarray(0, n));
+        }
+        await conn.write(
+          new TextEncoder().encode(
+            "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok",
+          ),
+        );
+        await new Promise((r) => setTimeout(r, 50));
+        conn.close();
+      })());
+    }
+  })().catch(() => {});
+  try {
+    await w.f.ok(["allow", "sbox-1", "--host", "127.0.0.1", "--port", String(port), "--allow-private"]);
+    await new Promise((r) => setTimeout(r, 700));
+    const url = `http://127.0.0.1:${port}/x`;
+    assertEquals((await curl([...w.viaPlain(), url])).status, 200);
+    await new Promise((r) => setTimeout(r, 300));
+    const second = await curl([...w.viaPlain(), url]);
+    assertEquals(second.status, 200, second.body);
+    assertEquals(second.body, "ok");
+    assertEquals(connections, 2, "the dead pooled connection was replaced by a new one");
+  } finally {
+    listener.close();
+    await serving;
+    await Promise.all(handlers);
+  }
+});
