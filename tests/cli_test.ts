@@ -203,14 +203,10 @@ Deno.test("state, seal key and CA are created once when two processes race", asy
   const dir = await Deno.makeTempDir();
   try {
     const state = `${dir}/fresh/nested`;
-    const [a, b, c] = await Promise.all([
-      veil(state, ["ca", "cert"]),
-      veil(state, ["ca", "cert"]),
-      veil(state, ["ca", "cert"]),
-    ]);
-    assertEquals([a.code, b.code, c.code], [0, 0, 0], a.stderr + b.stderr + c.stderr);
-    assertEquals(a.stdout, b.stdout);
-    assertEquals(b.stdout, c.stdout);
+    const runs = await Promise.all(Array.from({ length: 5 }, () => veil(state, ["ca", "cert"])));
+    assertEquals(runs.map((r) => r.code), [0, 0, 0, 0, 0], runs.map((r) => r.stderr).join(""));
+    for (const r of runs) assertEquals(r.stdout, runs[0].stdout);
+    const [a] = runs;
     assertMatch(a.stdout, /^-----BEGIN CERTIFICATE-----/);
     assertEquals((await Deno.stat(state)).mode! & 0o777, 0o700);
     assertEquals((await Deno.stat(`${state}/seal.key`)).mode! & 0o777, 0o600);

@@ -62,20 +62,23 @@ export class Store implements Disposable {
       throw new VeilError(`Seal key ${dir}/seal.key is missing: restore it or set VEIL_SEAL_KEY`);
     }
     const sealer = await Sealer.fromRaw(await loadSealKey(dir));
-    let kv: Deno.Kv;
-    try {
-      kv = await Deno.openKv(path);
-    } catch (err) {
-      throw new VeilError(`Cannot open state ${path}: ${(err as Error).message}`);
-    }
-    const store = new Store(dir, kv, sealer);
-    try {
-      await store.checkSealKey();
-    } catch (err) {
-      kv.close();
-      throw err;
-    }
-    return store;
+    return await whenUnlocked(async () => {
+      let kv: Deno.Kv;
+      try {
+        kv = await Deno.openKv(path);
+      } catch (err) {
+        if (isLocked(err)) throw err;
+        throw new VeilError(`Cannot open state ${path}: ${(err as Error).message}`);
+      }
+      const store = new Store(dir, kv, sealer);
+      try {
+        await store.checkSealKey();
+      } catch (err) {
+        kv.close();
+        throw err;
+      }
+      return store;
+    });
   }
 
   /** A sealed known value proves the key is the one the state was sealed with, before anything is written. */
@@ -114,7 +117,7 @@ export class Store implements Disposable {
   }
 
   async commit(op: Deno.AtomicOperation, conflict: string): Promise<void> {
-    const result = await op.commit();
+    const result = await whenUnlocked(() => op.commit());
     if (!result.ok) throw new VeilError(conflict);
   }
 
@@ -155,5 +158,27 @@ async function exists(path: string): Promise<boolean> {
     return true;
   } catch {
     return false;
+  }
+}
+
+function isLocked(err: unknown): boolean {
+  return /database is locked|SQLITE_BUSY/i.test(String((err as Error)?.message ?? err));
+}
+
+/**
+ * Runs fn again while SQLite says another process holds the database (two processes
+ * creating the same state at once), for up to about five seconds.
+ */
+export async function whenUnlocked<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 0;; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isLocked(err) || attempt >= 40) {
+        if (isLocked(err)) throw new VeilError("State is locked by another veil process: try again");
+        throw err;
+      }
+      await new Promise((r) => setTimeout(r, 25 + Math.random() * 100));
+    }
   }
 }

@@ -2,7 +2,7 @@ import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 import { VeilError } from "../errors.ts";
 import type { Sealed } from "../state/seal.ts";
-import { keys, type Store } from "../state/store.ts";
+import { keys, type Store, whenUnlocked } from "../state/store.ts";
 
 export const EC_ALG = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
 
@@ -40,7 +40,11 @@ async function createCaRecord(store: Store): Promise<CaRecord> {
 }
 
 /** Loads veil's CA, creating it on first use; when two processes race, one wins and both use it. */
-export async function loadCa(store: Store): Promise<Ca> {
+export function loadCa(store: Store): Promise<Ca> {
+  return whenUnlocked(() => loadOrCreateCa(store));
+}
+
+async function loadOrCreateCa(store: Store): Promise<Ca> {
   let entry = await store.kv.get<CaRecord>(keys.ca);
   if (entry.value === null) {
     const fresh = await createCaRecord(store);
