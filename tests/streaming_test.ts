@@ -31,13 +31,7 @@ Deno.test("gzip bodies are relayed byte for byte and headers exactly", sanitize,
 
 Deno.test("server-sent events arrive as they are produced", sanitize, async () => {
   await using w = await world();
-  const client = Deno.createHttpClient({
-    proxy: {
-      url: `http://127.0.0.1:${w.server.plainPort}`,
-      basicAuth: { username: "proxy", password: w.token },
-    },
-    caCerts: [await Deno.readTextFile(w.f.veilCaFile)],
-  });
+  const client = await w.client();
   try {
     const res = await fetch("https://llama.example.com/sse", { client });
     assertEquals(res.status, 200);
@@ -98,13 +92,7 @@ Deno.test("clients get HTTP/2 when they offer it", sanitize, async () => {
 
 Deno.test("a WebSocket echo works through a tunnel, with the secret on the upgrade", sanitize, async () => {
   await using w = await world();
-  const client = Deno.createHttpClient({
-    proxy: {
-      url: `http://127.0.0.1:${w.server.plainPort}`,
-      basicAuth: { username: "proxy", password: w.token },
-    },
-    caCerts: [await Deno.readTextFile(w.f.veilCaFile)],
-  });
+  const client = await w.client();
   const ws = new WebSocket("wss://llama.example.com/ws", { client, protocols: ["chat"] });
   const messages: string[] = [];
   const { promise, resolve, reject } = Promise.withResolvers<void>();

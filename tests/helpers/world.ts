@@ -12,6 +12,8 @@ export interface World extends AsyncDisposable {
   viaTls(): string[];
   /** curl arguments for the http:// proxy. */
   viaPlain(): string[];
+  /** A Deno fetch client that goes through veil's plain listener and trusts its CA. */
+  client(): Promise<Deno.HttpClient>;
 }
 
 export async function world(
@@ -41,6 +43,14 @@ export async function world(
       viaTls:
         () => ["-x", server.httpsProxy(token), "--proxy-cacert", f.veilCaFile, "--cacert", f.veilCaFile],
       viaPlain: () => ["-x", server.httpProxy(token), "--cacert", f.veilCaFile],
+      client: async () =>
+        Deno.createHttpClient({
+          proxy: {
+            url: `http://127.0.0.1:${server.plainPort}`,
+            basicAuth: { username: "proxy", password: token },
+          },
+          caCerts: [await Deno.readTextFile(f.veilCaFile)],
+        }),
       async [Symbol.asyncDispose]() {
         await f[Symbol.asyncDispose]();
       },
