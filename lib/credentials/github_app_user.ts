@@ -1,17 +1,10 @@
 import { checkEndpoint, field, optionalString, optionalTime, parseJsonFile } from "./adopt.ts";
 import type { CredentialType } from "./credential.ts";
-import { bearerHeaders, grantRefresher, hasRefresh } from "./grant.ts";
-import { OAuthCredential } from "./oauth.ts";
+import { adoptPublicClient, publicClientCredential } from "./public_client.ts";
 import type { TokenState } from "./token_state.ts";
 
 const TYPE = "github-app-user";
 export const GITHUB_TOKEN_PATH = "/login/oauth/access_token";
-
-interface Material {
-  state: TokenState;
-  tokenEndpoint: string;
-  clientId: string;
-}
 
 /** The JSON `veil oauth github-app-user` prints: a GitHub App user token from the device flow. */
 export const githubAppUser: CredentialType = {
@@ -33,21 +26,9 @@ export const githubAppUser: CredentialType = {
       options.tokenEndpoint ?? optionalString(file, "token_endpoint") ??
         `https://github.com${GITHUB_TOKEN_PATH}`,
     );
-    return Promise.resolve({
-      material: { state, tokenEndpoint, clientId } satisfies Material,
-      info: { client_id: clientId, token_endpoint: tokenEndpoint },
-    });
+    return adoptPublicClient({ state, tokenEndpoint, clientId });
   },
   load(record, material, env) {
-    const m = material as Material;
-    return new OAuthCredential(record, m.state, {
-      canRefresh: hasRefresh,
-      refresh: grantRefresher(env.fetch, {
-        tokenEndpoint: m.tokenEndpoint,
-        clientId: m.clientId,
-        quirks: { errorsWith200: true },
-      }),
-      headers: bearerHeaders,
-    }, env);
+    return publicClientCredential(record, material, env, { quirks: { errorsWith200: true } });
   },
 };
