@@ -210,6 +210,7 @@ Deno.test("state, seal key and CA are created once when two processes race", asy
     assertMatch(a.stdout, /^-----BEGIN CERTIFICATE-----/);
     assertEquals((await Deno.stat(state)).mode! & 0o777, 0o700);
     assertEquals((await Deno.stat(`${state}/seal.key`)).mode! & 0o777, 0o600);
+    assertEquals((await Deno.stat(`${state}/veil.kv`)).mode! & 0o777, 0o600);
     const entries = [...Deno.readDirSync(state)].map((e) => e.name).filter((n) => n.startsWith(".seal"));
     assertEquals(entries, [], "no temporary key files left behind");
   } finally {

@@ -71,6 +71,8 @@ export class Store implements Disposable {
         throw new VeilError(`Cannot open state ${path}: ${(err as Error).message}`);
       }
       const store = new Store(dir, kv, sealer);
+      // The folder is 0700 already; the database files get 0600 too, in case they are copied out.
+      for (const file of [path, `${path}-wal`, `${path}-shm`]) await Deno.chmod(file, 0o600).catch(() => {});
       try {
         await store.checkSealKey();
       } catch (err) {
