@@ -99,8 +99,22 @@ async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
 
 export class Http1Client {
   private pools = new Map<string, Wire[]>();
+  private readonly sweeper: ReturnType<typeof setInterval>;
 
-  constructor(private readonly caCerts: string[]) {}
+  constructor(private readonly caCerts: string[]) {
+    // Idle connections to hosts that are not asked again are closed, not kept forever.
+    this.sweeper = setInterval(() => this.sweep(), IDLE_MS);
+    Deno.unrefTimer(this.sweeper);
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const [key, pool] of this.pools) {
+      const keep = pool.filter((w) => now - w.idleSince < IDLE_MS || (w.close(), false));
+      if (keep.length) this.pools.set(key, keep);
+      else this.pools.delete(key);
+    }
+  }
 
   private async connect(req: UpstreamRequest): Promise<Wire> {
     const signal = AbortSignal.timeout(CONNECT_TIMEOUT_MS);
@@ -271,6 +285,7 @@ export class Http1Client {
   }
 
   close(): void {
+    clearInterval(this.sweeper);
     for (const pool of this.pools.values()) for (const w of pool) w.close();
     this.pools.clear();
   }
