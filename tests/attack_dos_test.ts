@@ -261,3 +261,34 @@ Deno.test("a state folder or seal key readable by others makes serve refuse to s
   await startVeil(w.f.state).catch((e) => err = String(e));
   assertMatch(err, /seal\.key is accessible by other users \(mode 644\); run chmod 600/);
 });
+
+Deno.test(
+  "past --max-connections new connections are closed at once, and served again after",
+  sanitize,
+  async () => {
+    await using w = await world(undefined, ["--max-connections", "3"]);
+    const held = await Promise.all(
+      [1, 2, 3].map(() => Deno.connect({ hostname: "127.0.0.1", port: w.server.plainPort })),
+    );
+    for (const c of held) {
+      await c.write(
+        new TextEncoder().encode("CONNECT llama.example.com:443 HTTP/1.1\r\n"),
+      );
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    const extra = await Deno.connect({ hostname: "127.0.0.1", port: w.server.plainPort });
+    // veil closes it: the read ends (null), well before the 10 s a held head would be given.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const outcome = await Promise.race([
+      extra.read(new Uint8Array(16)).then((n) => n === null ? "closed" : "answered", () => "closed"),
+      new Promise<string>((r) => timer = setTimeout(() => r("still open"), 5000)),
+    ]);
+    clearTimeout(timer);
+    assertEquals(outcome, "closed");
+    extra.close();
+    for (const c of held) c.close();
+    await new Promise((r) => setTimeout(r, 200));
+    const ok = await curl([...w.viaTls(), "https://llama.example.com/after"]);
+    assertEquals(ok.status, 200);
+  },
+);
