@@ -2,6 +2,7 @@ import { UsageError, VeilError } from "../errors.ts";
 import { parseDuration } from "../policy/duration.ts";
 import { normalizeHost } from "../policy/host.ts";
 import { startProxy } from "../proxy/server.ts";
+import { formatAddr } from "../proxy/target.ts";
 import { type Command, type Flags, list, str } from "./command.ts";
 import { DEFAULT_LIMITS } from "../proxy/limits.ts";
 import { openStore } from "./open.ts";
@@ -38,10 +39,6 @@ function count(flags: Flags, name: string, fallback: number): number {
     throw new UsageError(`Invalid --${name} ${text}: use a positive number`);
   }
   return Number(text);
-}
-
-function fmt(addr: Deno.NetAddr): string {
-  return addr.hostname.includes(":") ? `[${addr.hostname}]:${addr.port}` : `${addr.hostname}:${addr.port}`;
 }
 
 export const serveCommands: Command[] = [
@@ -145,8 +142,8 @@ export const serveCommands: Command[] = [
         throw err;
       }
       const parts = [];
-      if (proxy.addrs.plain) parts.push(`plain=${fmt(proxy.addrs.plain)}`);
-      if (proxy.addrs.tls) parts.push(`tls=${fmt(proxy.addrs.tls)}`);
+      if (proxy.addrs.plain) parts.push(`plain=${formatAddr(proxy.addrs.plain)}`);
+      if (proxy.addrs.tls) parts.push(`tls=${formatAddr(proxy.addrs.tls)}`);
       console.error(`veil: listening ${parts.join(" ")} state=${store.dir}`);
       const { promise: stopped, resolve } = Promise.withResolvers<void>();
       const stop = () => resolve();

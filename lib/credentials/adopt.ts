@@ -1,4 +1,5 @@
 import { VeilError } from "../errors.ts";
+import { isLoopbackHttp } from "../proxy/outbound.ts";
 
 /** Parses an adopted credentials file as a JSON object, or says why it is not one. */
 export function parseJsonFile(type: string, text: string): Record<string, unknown> {
@@ -66,8 +67,7 @@ export function checkEndpoint(type: string, url: string): string {
   } catch {
     throw new VeilError(`Invalid token endpoint for ${type}: ${url}`);
   }
-  const loopback = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/.test(parsed.hostname);
-  if (parsed.protocol !== "https:" && !(parsed.protocol === "http:" && loopback)) {
+  if (parsed.protocol !== "https:" && !isLoopbackHttp(parsed)) {
     throw new VeilError(
       `Invalid token endpoint for ${type}: ${url} must be https:// (http:// only to loopback)`,
     );

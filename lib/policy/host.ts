@@ -1,4 +1,5 @@
 import { VeilError } from "../errors.ts";
+import { isIpLiteral } from "./address.ts";
 
 const LABEL = /^(?!-)[a-z0-9_-]{1,63}(?<!-)$/;
 
@@ -8,10 +9,6 @@ export function normalizeHost(host: string): string {
   if (h.startsWith("[") && h.endsWith("]")) h = h.slice(1, -1);
   if (h.endsWith(".")) h = h.slice(0, -1);
   return h;
-}
-
-function isIpLiteral(host: string): boolean {
-  return /^\d{1,3}(\.\d{1,3}){3}$/.test(host) || (host.includes(":") && /^[0-9a-f:.]+$/.test(host));
 }
 
 function isHostname(host: string): boolean {

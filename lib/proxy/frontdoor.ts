@@ -11,7 +11,7 @@ import { Counter, type Limits } from "./limits.ts";
 import { closeQuietly, pipeBoth, writeAll } from "./pipe.ts";
 import { rawDenial, statusFor } from "./reasons.ts";
 import type { Snapshot } from "./snapshot.ts";
-import { parseAuthority } from "./target.ts";
+import { formatAddr, parseAuthority } from "./target.ts";
 import { addressOf, type AuthThrottle } from "./throttle.ts";
 import type { TunnelRegistry } from "./tunnels.ts";
 
@@ -37,8 +37,7 @@ function noDelay(conn: Deno.Conn): void {
 }
 
 function remoteOf(conn: Deno.Conn): string {
-  const addr = conn.remoteAddr as Deno.NetAddr;
-  return addr.hostname.includes(":") ? `[${addr.hostname}]:${addr.port}` : `${addr.hostname}:${addr.port}`;
+  return formatAddr(conn.remoteAddr as Deno.NetAddr);
 }
 
 /** Accepts connections until the listener closes, within the connection limits. */

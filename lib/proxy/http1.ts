@@ -1,6 +1,7 @@
 // A small HTTP/1.1 client on Deno's own TCP and TLS, for relaying upstream: bytes pass as they
 // are (no added headers, no decompression, unlike fetch), TCP_NODELAY is on, and extra roots
 // add to the default ones (node:tls makes every new connection walk the whole root store).
+import { writeAll } from "./pipe.ts";
 import { classify, type UpstreamRequest } from "./upstream.ts";
 
 const encoder = new TextEncoder();
@@ -90,11 +91,6 @@ function indexOfCrlf(b: Uint8Array, from: number): number {
     if (b[i + 1] === 10) return i;
   }
   return -1;
-}
-
-async function writeAll(conn: Deno.Conn, data: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < data.length) off += await conn.write(data.subarray(off));
 }
 
 export class Http1Client {

@@ -59,10 +59,6 @@ export class Interceptors {
     }
   }
 
-  get count(): number {
-    return this.servers.size;
-  }
-
   async close(): Promise<void> {
     const all = [...this.servers.values()];
     this.servers.clear();

@@ -23,3 +23,8 @@ export function parseAuthority(text: string): HostPort | null {
   }
   return { host, port };
 }
+
+/** HOST:PORT, with IPv6 addresses in brackets. */
+export function formatAddr(addr: Deno.NetAddr): string {
+  return addr.hostname.includes(":") ? `[${addr.hostname}]:${addr.port}` : `${addr.hostname}:${addr.port}`;
+}

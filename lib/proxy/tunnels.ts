@@ -39,8 +39,4 @@ export class TunnelRegistry {
   remote(serverPort: number, localPort: number): string {
     return this.remotes.get(`${serverPort}:${localPort}`) ?? "";
   }
-
-  get size(): number {
-    return this.tunnels.size;
-  }
 }
