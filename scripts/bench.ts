@@ -223,6 +223,8 @@ try {
     args: [
       "run",
       "-A",
+      // For profiling: BENCH_VEIL_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" (written when veil stops).
+      ...(Deno.env.get("BENCH_VEIL_FLAGS")?.split(" ").filter(Boolean) ?? []),
       MAIN,
       "serve",
       "--listen",
@@ -504,12 +506,19 @@ try {
     for (const row of table) console.log(row.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd());
   }
 } finally {
-  for (const c of children) {
-    try {
-      c.kill("SIGKILL");
-    } catch { /* gone */ }
-  }
-  await Promise.allSettled(children.map((c) => c.status));
+  // SIGTERM first, so a profiled veil writes its profile; SIGKILL whatever is left after 3 s.
+  const signal = (name: Deno.Signal) => {
+    for (const c of children) {
+      try {
+        c.kill(name);
+      } catch { /* gone */ }
+    }
+  };
+  signal("SIGTERM");
+  const stopped = Promise.allSettled(children.map((c) => c.status));
+  const timer = setTimeout(() => signal("SIGKILL"), 3000);
+  await stopped;
+  clearTimeout(timer);
   await Deno.remove(dir, { recursive: true }).catch(() => {});
 }
 Deno.exit(0);

@@ -100,3 +100,31 @@ Deno.test("audit --follow prints records as they are written", async () => {
   }
   assertMatch(seen, /msg=allow client=sbox-1 method=GET host=llama\.example\.com port=443 path=\/followed/);
 });
+
+Deno.test("audit: hundreds of records in one flush all reach `veil audit`; a huge path is cut in KV only", async () => {
+  await using w = await world();
+  const client = await w.client();
+  const longPath = "/" + "p".repeat(10_000);
+  try {
+    for (let i = 0; i < 250; i++) {
+      const res = await fetch(`https://llama.example.com/n/${i}`, { client });
+      await res.body?.cancel();
+      assertEquals(res.status, 200);
+    }
+    const res = await fetch(`https://llama.example.com${longPath}`, { client });
+    await res.body?.cancel();
+    assertEquals(res.status, 200);
+  } finally {
+    client.close();
+  }
+  await w.server.stop();
+  const records = (await w.f.ok(["audit", "--json"])).trim().split("\n").map((l) => JSON.parse(l));
+  assertEquals(records.length, 251);
+  const numbered = records.filter((r) => r.path.startsWith("/n/")).map((r) => Number(r.path.slice(3)));
+  assertEquals(new Set(numbered).size, 250);
+  const cut = records.find((r) => r.path.startsWith("/ppp"));
+  assertEquals(cut.path, longPath.slice(0, 4096) + "...(cut)");
+  assert(w.server.stdout().includes(`path=${longPath} `), "stdout keeps the whole path");
+  const sorted = records.map((r) => r.time);
+  assertEquals(sorted, [...sorted].sort(), "oldest first");
+});

@@ -15,7 +15,10 @@ export function matches(record: AuditRecord, filter: AuditFilter): boolean {
   return true;
 }
 
-/** Audit records from `start` (epoch ms) on, oldest first, with the key to continue after. */
+/**
+ * Audit records from `start` (epoch ms) on, oldest first, with the key to continue after.
+ * Entries hold many records each, keyed by when they were written (see sink.ts).
+ */
 export async function readAudit(
   kv: Deno.Kv,
   start: number,
@@ -23,15 +26,16 @@ export async function readAudit(
 ): Promise<{ records: AuditRecord[]; last?: Deno.KvKey }> {
   const records: AuditRecord[] = [];
   let last = after;
+  const end = [...keys.audit, Number.MAX_SAFE_INTEGER] as Deno.KvKey;
   const selector = after
-    ? { start: [...after, ""] as Deno.KvKey, end: [...keys.audit, Number.MAX_SAFE_INTEGER] as Deno.KvKey }
-    : {
-      start: [...keys.audit, start] as Deno.KvKey,
-      end: [...keys.audit, Number.MAX_SAFE_INTEGER] as Deno.KvKey,
-    };
-  for await (const entry of kv.list<AuditRecord>(selector)) {
-    records.push(entry.value);
+    ? { start: [...after, ""] as Deno.KvKey, end }
+    : { start: [...keys.audit, start], end };
+  for await (const entry of kv.list<AuditRecord[] | AuditRecord>(selector)) {
+    // State written before records were batched holds one record an entry.
+    const batch = Array.isArray(entry.value) ? entry.value : [entry.value];
+    for (const record of batch) if (Date.parse(record.time) >= start) records.push(record);
     last = entry.key;
   }
+  records.sort((a, b) => a.time < b.time ? -1 : a.time > b.time ? 1 : 0);
   return { records, last };
 }

@@ -3,7 +3,11 @@ import { type AuditRecord, toLogfmt } from "./record.ts";
 
 const encoder = new TextEncoder();
 const FLUSH_MS = 200;
-const KV_BATCH = 200;
+/** Records go to KV many to an entry (a KV write per record cost more than the request did). */
+const KV_ENTRY_RECORDS = 100;
+/** Kept under KV's 64 KiB value limit; a longer path is cut short in KV only. */
+const KV_ENTRY_BYTES = 48 * 1024;
+const KV_PATH_MAX = 4096;
 
 export interface AuditSinkOptions {
   kv: Deno.Kv;
@@ -51,15 +55,41 @@ export class AuditSink {
     if (this.options.file) {
       await writeAll(this.options.file, batch.map((r) => JSON.stringify(r) + "\n").join(""));
     }
-    for (let i = 0; i < batch.length; i += KV_BATCH) {
+    const entries = kvEntries(batch);
+    // The key's time is when the entry is written: every record in it started at or before then.
+    const now = Date.now();
+    for (let i = 0; i < entries.length; i += 10) {
       const op = this.options.kv.atomic();
-      for (const record of batch.slice(i, i + KV_BATCH)) {
-        const key = [...keys.audit, Date.parse(record.time), this.seq++, crypto.randomUUID().slice(0, 8)];
-        op.set(key, record, { expireIn: this.options.retentionMs });
+      for (const entry of entries.slice(i, i + 10)) {
+        op.set([...keys.audit, now, this.seq++, crypto.randomUUID().slice(0, 8)], entry, {
+          expireIn: this.options.retentionMs,
+        });
       }
       await op.commit();
     }
   }
+}
+
+/** Splits records into KV values of at most KV_ENTRY_RECORDS records and about KV_ENTRY_BYTES. */
+function kvEntries(batch: AuditRecord[]): AuditRecord[][] {
+  const entries: AuditRecord[][] = [];
+  let current: AuditRecord[] = [];
+  let size = 0;
+  for (let record of batch) {
+    if (record.path && record.path.length > KV_PATH_MAX) {
+      record = { ...record, path: record.path.slice(0, KV_PATH_MAX) + "...(cut)" };
+    }
+    const estimate = 512 + (record.path?.length ?? 0);
+    if (current.length === KV_ENTRY_RECORDS || (current.length && size + estimate > KV_ENTRY_BYTES)) {
+      entries.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(record);
+    size += estimate;
+  }
+  if (current.length) entries.push(current);
+  return entries;
 }
 
 async function writeAll(w: { write(p: Uint8Array): Promise<number> }, text: string): Promise<void> {

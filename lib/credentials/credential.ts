@@ -10,13 +10,20 @@ export class CredentialError extends Error {
   }
 }
 
+/** The request headers a credential may change (Headers fits, as does the proxy's HeaderList). */
+export interface RequestHeaders {
+  get(name: string): string | null;
+  set(name: string, value: string): void;
+  delete(name: string): void;
+}
+
 /** A secret as the proxy uses it: it sets headers on a request bound for its host. */
 export interface Credential {
   readonly name: string;
   readonly type: string;
   readonly host: string;
   /** Sets this request's headers; may wait for a refresh in flight. */
-  apply(headers: Headers, url: URL): Promise<void>;
+  apply(headers: RequestHeaders, url: URL): Promise<void>;
   /** Exact strings that must never reach the sandbox (used to scrub echoes). */
   sensitiveValues(): string[];
   /** Stops background work, letting a refresh in flight finish and persist. */

@@ -3,7 +3,13 @@ import { parse as parseYaml } from "yaml";
 import { oneLine, VeilError } from "../errors.ts";
 import type { SecretRecord } from "../state/store.ts";
 import { checkEndpoint } from "./adopt.ts";
-import { type Credential, type CredentialEnv, CredentialError, type CredentialType } from "./credential.ts";
+import {
+  type Credential,
+  type CredentialEnv,
+  CredentialError,
+  type CredentialType,
+  type RequestHeaders,
+} from "./credential.ts";
 import { readKeyFile, signingKey, toPkcs8 } from "./github_app_key.ts";
 
 const TYPE = "github-app";
@@ -114,7 +120,7 @@ class GitHubAppCredential implements Credential {
     this.host = record.host;
   }
 
-  async apply(headers: Headers, url: URL): Promise<void> {
+  async apply(headers: RequestHeaders, url: URL): Promise<void> {
     const installation = await this.installationFor(url.pathname);
     const { token } = await this.tokenFor(installation);
     headers.set("authorization", `Basic ${btoa(`x-access-token:${token}`)}`);

@@ -3,6 +3,7 @@ import { oneLine } from "../errors.ts";
 import { isLoopbackHttp, type OutboundFetch } from "../proxy/outbound.ts";
 import { RefreshError } from "./oauth.ts";
 import type { TokenState } from "./token_state.ts";
+import type { RequestHeaders } from "./credential.ts";
 
 /** Ways a provider departs from RFC 6749 that the token endpoint call adapts to. */
 export interface Quirks {
@@ -144,7 +145,7 @@ export function grantRefresher(
 }
 
 /** `Authorization: Bearer <access>`, what most providers take. */
-export function bearerHeaders(s: TokenState, headers: Headers): void {
+export function bearerHeaders(s: TokenState, headers: RequestHeaders): void {
   headers.set("authorization", `Bearer ${s.access}`);
 }
 

@@ -1,6 +1,6 @@
 import { oneLine } from "../errors.ts";
 import { keys, type SecretRecord } from "../state/store.ts";
-import { type Credential, type CredentialEnv, CredentialError } from "./credential.ts";
+import { type Credential, type CredentialEnv, CredentialError, type RequestHeaders } from "./credential.ts";
 import { type CredStateRecord, readCredState, type TokenMeta, type TokenState } from "./token_state.ts";
 
 /** A refresh failure: permanent ones (a rejected grant) need a new login; others are retried. */
@@ -15,7 +15,7 @@ export interface OAuthProvider {
   /** Whether this state can be refreshed at all (a long-lived token cannot). */
   canRefresh(state: TokenState): boolean;
   refresh(state: TokenState, env: CredentialEnv): Promise<TokenState>;
-  headers(state: TokenState, headers: Headers): void;
+  headers(state: TokenState, headers: RequestHeaders): void;
 }
 
 const SKEW_MS = 10_000;
@@ -78,7 +78,7 @@ export class OAuthCredential implements Credential {
     }
   }
 
-  async apply(headers: Headers): Promise<void> {
+  async apply(headers: RequestHeaders): Promise<void> {
     await this.ready;
     if (this.meta.status === "needs-login") {
       throw new CredentialError("credential-refresh-failed", `secret ${this.name} needs a new login`);

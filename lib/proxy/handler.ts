@@ -6,7 +6,8 @@ import { hostMatches, normalizeHost } from "../policy/host.ts";
 import { proxyToken } from "./auth.ts";
 import { DestinationError, type Destinations, type Dial } from "./destinations.ts";
 import type { Dialer } from "./dialer.ts";
-import { Scrubber } from "./scrub.ts";
+import { HeaderList } from "./header_list.ts";
+import { scrubberFor } from "./scrub.ts";
 import { addressOf, type AuthThrottle } from "./throttle.ts";
 import { denialResponse, statusFor } from "./reasons.ts";
 import type { Snapshot } from "./snapshot.ts";
@@ -28,14 +29,11 @@ export interface HandlerContext {
 export type Scope = { scheme: "https"; tunnel: Tunnel } | { scheme: "http"; remote: string };
 
 /** Request headers to send upstream: the client's, minus hop-by-hop and proxy headers. */
-function forwardedHeaders(req: Request): Headers {
-  const listed = new Set((req.headers.get("connection") ?? "").toLowerCase().split(",").map((s) => s.trim()));
-  const out = new Headers();
-  for (const [name, value] of req.headers) {
-    if (HOP_BY_HOP.has(name) || listed.has(name)) continue;
-    out.append(name, value);
-  }
-  return out;
+function forwardedHeaders(req: Request): HeaderList {
+  const connection = req.headers.get("connection");
+  if (!connection) return HeaderList.from(req.headers, (name) => HOP_BY_HOP.has(name));
+  const listed = new Set(connection.toLowerCase().split(",").map((s) => s.trim()));
+  return HeaderList.from(req.headers, (name) => HOP_BY_HOP.has(name) || listed.has(name));
 }
 
 /** Decides, injects, forwards and audits one request from inside a tunnel or a plain proxy request. */
@@ -135,7 +133,7 @@ export async function handleRequest(ctx: HandlerContext, req: Request, scope: Sc
   if (req.headers.get("upgrade")?.toLowerCase() === "websocket") {
     const unpin = ctx.dialer.pin(host, port, dial);
     try {
-      const scrubber = new Scrubber(credential?.sensitiveValues() ?? []);
+      const scrubber = scrubberFor(credential?.sensitiveValues() ?? []);
       return await relayWebSocket(
         ctx.dialer.client,
         req,
@@ -172,7 +170,7 @@ export async function handleRequest(ctx: HandlerContext, req: Request, scope: Sc
       dial,
       method: req.method,
       path: url.pathname + url.search,
-      headers: [...headers],
+      headers: headers.pairs,
       body,
       sent: up,
     });
@@ -186,9 +184,10 @@ export async function handleRequest(ctx: HandlerContext, req: Request, scope: Sc
     return deny("upstream-error");
   }
   // An upstream that echoes the injected secret back (an echo server, a debug page) gets it scrubbed.
-  const scrubber = credential ? new Scrubber(credential.sensitiveValues()) : undefined;
+  const scrubber = credential ? scrubberFor(credential.sensitiveValues()) : undefined;
   const relayed = relayedHeaders(upstreamRes.headers);
   const resHeaders = scrubber?.active ? scrubber.headers(relayed) : relayed;
+  const length = relayed.find(([n]) => n === "content-length")?.[1];
   const init = { status, statusText: upstreamRes.statusText, headers: resHeaders };
   const done = (bytes: number, error?: unknown) => {
     record.bytes_up = up.bytes;
@@ -199,7 +198,7 @@ export async function handleRequest(ctx: HandlerContext, req: Request, scope: Sc
     done(0);
     return new Response(null, init);
   }
-  if (smallLength(relayed.get("content-length"))) {
+  if (smallLength(length)) {
     let whole: Uint8Array<ArrayBuffer>;
     try {
       whole = await new Response(upstreamRes.body).bytes();

@@ -58,10 +58,8 @@ export class Scrubber {
     return out;
   }
 
-  headers(headers: Headers): Headers {
-    const out = new Headers();
-    for (const [name, value] of headers) out.append(name, this.text(value));
-    return out;
+  headers(fields: [string, string][]): [string, string][] {
+    return fields.map(([name, value]) => [name, this.text(value)]);
   }
 
   /** Scrubs a copy of the bytes. */
@@ -134,4 +132,20 @@ export class Scrubber {
       },
     });
   }
+}
+
+const cache = new Map<string, Scrubber>();
+const CACHE_MAX = 256;
+
+/** The scrubber for a set of values, built once: encoding needles per request shows in profiles. */
+export function scrubberFor(values: string[]): Scrubber {
+  const key = values.join("\0");
+  let scrubber = cache.get(key);
+  if (!scrubber) {
+    // Values change when tokens refresh; old sets are dropped wholesale rather than tracked.
+    if (cache.size >= CACHE_MAX) cache.clear();
+    scrubber = new Scrubber(values);
+    cache.set(key, scrubber);
+  }
+  return scrubber;
 }

@@ -81,18 +81,13 @@ export class Upstream {
 }
 
 /** Response headers to relay: the upstream's own, minus hop-by-hop ones. */
-export function relayedHeaders(fields: [string, string][]): Headers {
+export function relayedHeaders(fields: [string, string][]): [string, string][] {
   const listed = new Set(
     fields.filter(([n]) => n === "connection").flatMap(([, v]) =>
       v.toLowerCase().split(",").map((s) => s.trim())
     ),
   );
-  const out = new Headers();
-  for (const [name, value] of fields) {
-    if (HOP_BY_HOP.has(name) || listed.has(name)) continue;
-    out.append(name, value);
-  }
-  return out;
+  return fields.filter(([name]) => !HOP_BY_HOP.has(name) && !listed.has(name));
 }
 
 /** Passes a body through, counting bytes, transforming chunks, and telling once when it ends. */

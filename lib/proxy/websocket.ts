@@ -1,3 +1,4 @@
+import type { HeaderList } from "./header_list.ts";
 import type { Scrubber } from "./scrub.ts";
 
 const HANDSHAKE = new Set([
@@ -27,14 +28,14 @@ export async function relayWebSocket(
   client: Deno.HttpClient,
   req: Request,
   url: URL,
-  to: { host: string; port: number; headers: Headers; scrubber: Scrubber },
+  to: { host: string; port: number; headers: HeaderList; scrubber: Scrubber },
   done: Done,
 ): Promise<Response> {
   const { host, port, headers, scrubber } = to;
   const protocols = (req.headers.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim())
     .filter(Boolean);
   const upstreamHeaders = new Headers();
-  for (const [name, value] of headers) if (!HANDSHAKE.has(name)) upstreamHeaders.append(name, value);
+  for (const [name, value] of headers.pairs) if (!HANDSHAKE.has(name)) upstreamHeaders.append(name, value);
   const scheme = url.protocol === "https:" ? "wss" : "ws";
   const target = `${scheme}://${host.includes(":") ? `[${host}]` : host}:${port}${url.pathname}${url.search}`;
   const upstream = new WebSocket(target, { protocols, headers: upstreamHeaders, client });
