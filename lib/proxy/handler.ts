@@ -12,7 +12,7 @@ import { addressOf, type AuthThrottle } from "./throttle.ts";
 import { denialResponse, statusFor } from "./reasons.ts";
 import type { Snapshot } from "./snapshot.ts";
 import type { Tunnel } from "./tunnels.ts";
-import { HOP_BY_HOP, relayBody, relayedHeaders, type Upstream, UpstreamError } from "./upstream.ts";
+import { HOP_BY_HOP, readAll, relayBody, relayedHeaders, type Upstream, UpstreamError } from "./upstream.ts";
 import { relayWebSocket } from "./websocket.ts";
 
 export interface HandlerContext {
@@ -180,7 +180,7 @@ export async function handleRequest(ctx: HandlerContext, req: Request, scope: Sc
   }
   const status = upstreamRes.status;
   if (status < 200 || status > 599) {
-    await upstreamRes.body?.cancel();
+    upstreamRes.body?.cancel();
     return deny("upstream-error");
   }
   // An upstream that echoes the injected secret back (an echo server, a debug page) gets it scrubbed.
@@ -201,7 +201,7 @@ export async function handleRequest(ctx: HandlerContext, req: Request, scope: Sc
   if (smallLength(length)) {
     let whole: Uint8Array<ArrayBuffer>;
     try {
-      whole = await new Response(upstreamRes.body).bytes();
+      whole = await readAll(upstreamRes.body);
     } catch (err) {
       done(0, err);
       return deny("upstream-error");

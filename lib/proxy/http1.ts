@@ -7,32 +7,46 @@ import { classify, type UpstreamRequest } from "./upstream.ts";
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("latin1");
 const MAX_HEAD = 64 * 1024;
-const READ = 16 * 1024;
+/** TLS reads return at most about one record (16 KiB) whatever the buffer's size. */
+const READ = 32 * 1024;
 /** Idle pooled connections are dropped before servers' usual 5 s keep-alive timeout. */
 const IDLE_MS = 4000;
 const CONNECT_TIMEOUT_MS = 30_000;
+
+/**
+ * A response body read straight off the connection, one piece at a time: the caller wraps it in
+ * the one stream the client sees (or reads it whole), so no stream sits between.
+ */
+export interface BodySource {
+  /** The next piece, or null at the end; throws when the upstream breaks off. */
+  next(): Promise<Uint8Array | null>;
+  /** Gives up on the rest (the connection is not reused). */
+  cancel(): void;
+}
 
 export interface Http1Response {
   status: number;
   statusText: string;
   headers: [string, string][];
   /** Null for HEAD, 204, 304. */
-  body: ReadableStream<Uint8Array> | null;
+  body: BodySource | null;
 }
 
 /** A connection with its own read buffer. */
 class Wire {
   private buf = new Uint8Array(0);
+  /** Reads land here and are copied out: a fresh zeroed buffer per read cost more than the copy. */
+  private readonly scratch = new Uint8Array(READ);
   idleSince = 0;
 
   constructor(readonly conn: Deno.Conn) {}
 
   private async fill(): Promise<boolean> {
-    const chunk = new Uint8Array(READ);
-    const n = await this.conn.read(chunk);
+    const n = await this.conn.read(this.scratch);
     if (n === null) return false;
+    const chunk = this.scratch.subarray(0, n);
     if (this.buf.length === 0) {
-      this.buf = chunk.subarray(0, n);
+      this.buf = chunk.slice();
     } else {
       const next = new Uint8Array(this.buf.length + n);
       next.set(this.buf);
@@ -294,48 +308,45 @@ class StaleConnection extends Error {
   }
 }
 
-function lengthBody(
-  wire: Wire,
-  length: number,
-  release: (reusable: boolean) => void,
-): ReadableStream<Uint8Array> {
+function lengthBody(wire: Wire, length: number, release: (reusable: boolean) => void): BodySource {
   let left = length;
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
+  let ended = false;
+  const end = (reusable: boolean) => {
+    if (!ended) release(reusable);
+    ended = true;
+  };
+  return {
+    async next() {
+      if (ended) return null;
       if (left <= 0) {
-        controller.close();
-        release(true);
-        return;
+        end(true);
+        return null;
       }
       const data = await wire.some(Math.min(left, READ)).catch(() => null);
       if (data === null) {
+        end(false);
         // Close-delimited bodies end here; a short Content-Length one is an error.
-        if (length === Infinity) {
-          controller.close();
-          release(false);
-        } else {
-          controller.error(new Error("upstream closed before the end of the body"));
-          release(false);
-        }
-        return;
+        if (length === Infinity) return null;
+        throw new Error("upstream closed before the end of the body");
       }
       left -= data.length;
-      controller.enqueue(data);
-      if (left <= 0) {
-        controller.close();
-        release(true);
-      }
+      if (left <= 0) end(true);
+      return data;
     },
-    cancel() {
-      release(false);
-    },
-  });
+    cancel: () => end(false),
+  };
 }
 
-function chunkedBody(wire: Wire, release: (reusable: boolean) => void): ReadableStream<Uint8Array> {
+function chunkedBody(wire: Wire, release: (reusable: boolean) => void): BodySource {
   let left = 0;
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
+  let ended = false;
+  const end = (reusable: boolean) => {
+    if (!ended) release(reusable);
+    ended = true;
+  };
+  return {
+    async next() {
+      if (ended) return null;
       try {
         if (left === 0) {
           const line = await wire.until("line", 4096);
@@ -345,25 +356,22 @@ function chunkedBody(wire: Wire, release: (reusable: boolean) => void): Readable
           if (left === 0) {
             // Trailers, then the empty line that ends the body.
             while ((await wire.until("line", 16 * 1024)) !== "") { /* trailers are not relayed */ }
-            controller.close();
-            release(true);
-            return;
+            end(true);
+            return null;
           }
         }
         const data = await wire.some(left);
         if (data === null) throw new Error("upstream closed inside a chunk");
         left -= data.length;
-        controller.enqueue(data);
         if (left === 0 && (await wire.until("line", 2)) !== "") {
           throw new Error("upstream chunk not followed by CRLF");
         }
+        return data;
       } catch (err) {
-        controller.error(err);
-        release(false);
+        end(false);
+        throw err;
       }
     },
-    cancel() {
-      release(false);
-    },
-  });
+    cancel: () => end(false),
+  };
 }

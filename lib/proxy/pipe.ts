@@ -1,6 +1,6 @@
 // An idle tunnel waits on a small buffer; one that moves data reads a TLS record at a time.
 const SMALL = 2 * 1024;
-const LARGE = 16 * 1024;
+const LARGE = 64 * 1024;
 
 export function closeQuietly(conn: Deno.Conn): void {
   try {

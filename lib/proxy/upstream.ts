@@ -1,4 +1,4 @@
-import { Http1Client, type Http1Response } from "./http1.ts";
+import { type BodySource, Http1Client, type Http1Response } from "./http1.ts";
 
 /** Headers that describe one hop, never relayed (RFC 9110 7.6.1, plus proxy ones). */
 export const HOP_BY_HOP = new Set([
@@ -90,13 +90,12 @@ export function relayedHeaders(fields: [string, string][]): [string, string][] {
   return fields.filter(([name]) => !HOP_BY_HOP.has(name) && !listed.has(name));
 }
 
-/** Passes a body through, counting bytes, transforming chunks, and telling once when it ends. */
+/** The one stream the client reads: pieces off the upstream, counted, transformed, and told once when it ends. */
 export function relayBody(
-  body: ReadableStream<Uint8Array>,
+  source: BodySource,
   onEnd: (bytes: number, error?: unknown) => void,
   transform?: { push(chunk: Uint8Array): Uint8Array; flush(): Uint8Array },
 ): ReadableStream<Uint8Array> {
-  const reader = body.getReader();
   let bytes = 0;
   let ended = false;
   const end = (error?: unknown) => {
@@ -108,8 +107,8 @@ export function relayBody(
     async pull(controller) {
       try {
         while (true) {
-          const { value, done } = await reader.read();
-          if (done) {
+          const value = await source.next();
+          if (value === null) {
             const rest = transform?.flush();
             if (rest?.length) controller.enqueue(rest);
             end();
@@ -128,9 +127,29 @@ export function relayBody(
         controller.error(err);
       }
     },
-    cancel(reason) {
+    cancel() {
       end(new Error("client went away"));
-      return reader.cancel(reason);
+      source.cancel();
     },
   });
+}
+
+/** Reads a whole (small) body into one buffer. */
+export async function readAll(source: BodySource): Promise<Uint8Array<ArrayBuffer>> {
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (let part = await source.next(); part !== null; part = await source.next()) {
+    parts.push(part);
+    size += part.length;
+  }
+  if (parts.length === 1 && parts[0].byteOffset === 0 && parts[0].length === parts[0].buffer.byteLength) {
+    return parts[0] as Uint8Array<ArrayBuffer>;
+  }
+  const whole = new Uint8Array(size);
+  let at = 0;
+  for (const part of parts) {
+    whole.set(part, at);
+    at += part.length;
+  }
+  return whole;
 }
