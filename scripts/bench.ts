@@ -223,6 +223,8 @@ try {
     args: [
       "run",
       "-A",
+      // As `deno task start` runs it (see deno.json): memory is given back after a burst.
+      "--v8-flags=--expose-gc,--max-semi-space-size=2",
       // For profiling: BENCH_VEIL_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" (written when veil stops).
       ...(Deno.env.get("BENCH_VEIL_FLAGS")?.split(" ").filter(Boolean) ?? []),
       MAIN,

@@ -14,6 +14,7 @@ import type { Snapshot } from "./snapshot.ts";
 import { formatAddr, parseAuthority } from "./target.ts";
 import { addressOf, type AuthThrottle } from "./throttle.ts";
 import type { TunnelRegistry } from "./tunnels.ts";
+import type { ReleaseAfterBurst } from "./memory.ts";
 
 export interface FrontDoorContext {
   snapshot: Snapshot;
@@ -25,6 +26,8 @@ export interface FrontDoorContext {
   /** The internal plain-HTTP server that handles absolute-form requests. */
   plainPort: () => number;
   limits: Limits;
+  /** Told of every connection, to give memory back after a burst. */
+  connections: ReleaseAfterBurst;
 }
 
 const ESTABLISHED = new TextEncoder().encode("HTTP/1.1 200 Connection Established\r\n\r\n");
@@ -52,8 +55,12 @@ export async function serveFrontDoor(ctx: FrontDoorContext, listener: Deno.Liste
         continue;
       }
       open++;
+      ctx.connections.opened();
       noDelay(conn);
-      handleConnection(ctx, conn, pending, perClient).finally(() => open--);
+      handleConnection(ctx, conn, pending, perClient).finally(() => {
+        open--;
+        ctx.connections.closed();
+      });
     }
   } catch {
     // the listener was closed

@@ -3,40 +3,15 @@
 // until the peer's delayed ACK (40 ms on Linux). On Linux, accepted sockets inherit TCP_NODELAY
 // from their listening socket, so veil sets it there, through libc, when it may (--allow-ffi).
 
+import { type Libc, libc } from "./libc.ts";
+
 const IPPROTO_TCP = 6;
 const TCP_NODELAY = 1;
-
-type Libc = {
-  symbols: {
-    setsockopt(fd: number, level: number, name: number, value: Uint8Array, len: number): number;
-    getsockopt(fd: number, level: number, name: number, value: Uint8Array, len: Uint8Array): number;
-    getsockname(fd: number, addr: Uint8Array, len: Uint8Array): number;
-  };
-};
-let libc: Libc | null | undefined;
 
 const SOL_SOCKET = 1;
 const SO_ACCEPTCONN = 30;
 const AF_INET = 2;
 const AF_INET6 = 10;
-
-function loadLibc(): Libc | null {
-  if (libc !== undefined) return libc;
-  libc = null;
-  try {
-    if (Deno.build.os !== "linux" || Deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
-      return null;
-    }
-    libc = Deno.dlopen("libc.so.6", {
-      setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
-      getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
-      getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
-    }) as unknown as Libc;
-  } catch {
-    libc = null;
-  }
-  return libc;
-}
 
 /** The local port of a socket fd, when it is a listening TCP socket. */
 function listeningPort(lib: Libc, fd: number): number | undefined {
@@ -55,7 +30,7 @@ function listeningPort(lib: Libc, fd: number): number | undefined {
 
 /** Sets TCP_NODELAY on the listening socket bound to this port; false where it cannot. */
 export function setListenerNoDelay(port: number): boolean {
-  const lib = loadLibc();
+  const lib = libc();
   if (!lib) return false;
   try {
     const one = new Uint8Array(new Int32Array([1]).buffer);

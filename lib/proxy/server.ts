@@ -7,6 +7,7 @@ import { startDialer } from "./dialer.ts";
 import { serveFrontDoor } from "./frontdoor.ts";
 import { type HandlerContext, handleRequest } from "./handler.ts";
 import { Interceptors } from "./interceptors.ts";
+import { ReleaseAfterBurst } from "./memory.ts";
 import { setListenerNoDelay } from "./nodelay.ts";
 import type { Limits } from "./limits.ts";
 import { AuthThrottle } from "./throttle.ts";
@@ -99,6 +100,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
     throttle,
     plainPort: () => plain.addr.port,
     limits: options.limits,
+    connections: new ReleaseAfterBurst(),
   };
   const listeners: Deno.Listener[] = [];
   const addrs: RunningProxy["addrs"] = {};
@@ -131,6 +133,7 @@ export async function startProxy(options: ProxyOptions): Promise<RunningProxy> {
         Promise.allSettled([interceptors.close(), plain.shutdown()]),
         new Promise((r) => setTimeout(r, 2000)),
       ]);
+      frontCtx.connections.stop();
       dialer.close();
       upstream.close();
       await audit.flush();
