@@ -1,6 +1,7 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./helpers/assert.ts";
 import { curl } from "./helpers/veil.ts";
 import { headerValues, SECRET, world } from "./helpers/world.ts";
+import { pattern } from "./helpers/upstream.ts";
 
 const sanitize = { sanitizeOps: true, sanitizeResources: true };
 
@@ -81,6 +82,58 @@ Deno.test("a chunked upload streams through to the upstream", sanitize, async ()
   assert(seen.bodyChunks > 1, "the body arrived in pieces, as it was sent");
   assertEquals(headerValues(seen, "authorization"), [`Bearer ${SECRET}`]);
 });
+
+Deno.test("large uploads arrive byte for byte, chunked and with a length", sanitize, async () => {
+  await using w = await world();
+  const client = await w.client();
+  // Bytes that differ everywhere, so a shifted, dropped or framed-in byte changes the digest.
+  const data = pattern(0, 3 * 1024 * 1024 + 7);
+  const hex = (b: ArrayBuffer) => [...new Uint8Array(b)].map((x) => x.toString(16).padStart(2, "0")).join("");
+  const want = hex(await crypto.subtle.digest("SHA-256", data));
+  try {
+    let at = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (at >= data.length) return c.close();
+        // Odd sizes, some larger than one read, some tiny.
+        const n = [1, 70_001, 4096, 200_000, 13][at % 5];
+        c.enqueue(data.slice(at, at + n));
+        at += n;
+      },
+    });
+    for (const body of [stream, data]) {
+      const res = await fetch("https://llama.example.com/digest", { client, method: "POST", body });
+      assertEquals(res.status, 200);
+      assertEquals(await res.json(), { bytes: data.length, sha256: want });
+    }
+    const framing = w.f.upstream.seen.slice(-2).map((s) => [
+      headerValues(s, "transfer-encoding").join(),
+      headerValues(s, "content-length").join(),
+    ]);
+    assertEquals(framing, [["chunked", ""], ["", String(data.length)]]);
+  } finally {
+    client.close();
+  }
+});
+
+Deno.test(
+  "large downloads arrive byte for byte, chunked and with a length, with a secret to scrub",
+  sanitize,
+  async () => {
+    await using w = await world();
+    const n = 5 * 1024 * 1024 + 3;
+    const want = await crypto.subtle.digest("SHA-256", pattern(0, n));
+    for (const query of [`bytes=${n}`, `bytes=${n}&length=1`]) {
+      const res = await curl([...w.viaTls(), "--http1.1", `https://llama.example.com/pattern?${query}`]);
+      assertEquals(res.status, 200, res.stderr);
+      assertEquals(res.bodyBytes.length, n);
+      assertEquals(
+        new Uint8Array(await crypto.subtle.digest("SHA-256", res.bodyBytes)),
+        new Uint8Array(want),
+      );
+    }
+  },
+);
 
 Deno.test("clients get HTTP/2 when they offer it", sanitize, async () => {
   await using w = await world();

@@ -18,6 +18,13 @@ export interface EchoUpstream extends AsyncDisposable {
 
 export const GZIP_TEXT = "veil relays compressed bodies unchanged. ".repeat(50);
 
+/** Bytes that differ everywhere: a shifted, dropped or repeated byte changes any digest of them. */
+export function pattern(from: number, length: number): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(length);
+  for (let i = 0; i < length; i++) out[i] = ((from + i) * 131 + ((from + i) >> 9)) & 0xff;
+  return out;
+}
+
 export function startEchoUpstream(tls: { cert: string; key: string }): EchoUpstream {
   const seen: SeenRequest[] = [];
   const gzipBody = new Uint8Array(gzipSync(new TextEncoder().encode(GZIP_TEXT)));
@@ -40,10 +47,12 @@ export function startEchoUpstream(tls: { cert: string; key: string }): EchoUpstr
     }
     let bodyBytes = 0;
     let bodyChunks = 0;
+    const kept: Uint8Array[] = [];
     if (req.body) {
       for await (const chunk of req.body) {
         bodyBytes += chunk.length;
         bodyChunks++;
+        if (url.pathname === "/digest") kept.push(chunk);
       }
     }
     const record = {
@@ -54,6 +63,31 @@ export function startEchoUpstream(tls: { cert: string; key: string }): EchoUpstr
       bodyChunks,
     };
     seen.push(record);
+    if (url.pathname === "/digest") {
+      // SHA-256 of the body as it arrived: proves a relayed body is byte for byte what was sent.
+      const whole = new Uint8Array(bodyBytes);
+      kept.reduce((at, c) => (whole.set(c, at), at + c.length), 0);
+      const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", whole));
+      return Response.json({
+        bytes: bodyBytes,
+        sha256: [...hash].map((b) => b.toString(16).padStart(2, "0")).join(""),
+      });
+    }
+    if (url.pathname === "/pattern") {
+      // PATTERN bytes, in pieces of odd sizes, with or without a Content-Length.
+      const n = Number(url.searchParams.get("bytes"));
+      let at = 0;
+      const body = new ReadableStream<Uint8Array>({
+        pull(c) {
+          if (at >= n) return c.close();
+          const size = Math.min(n - at, [100_003, 7, 33_000, 65_536][at % 4]);
+          c.enqueue(pattern(at, size));
+          at += size;
+        },
+      });
+      const length = url.searchParams.has("length") ? { "content-length": String(n) } : undefined;
+      return new Response(body, { headers: { "content-type": "application/octet-stream", ...length } });
+    }
     if (url.pathname === "/gzip") {
       return new Response(gzipBody, {
         headers: { "content-type": "text/plain", "content-encoding": "gzip", "x-upstream": "yes" },

@@ -123,7 +123,7 @@ export interface CurlResult {
   status: number;
   headers: string;
   body: string;
-  bodyBytes: Uint8Array;
+  bodyBytes: Uint8Array<ArrayBuffer>;
   stderr: string;
 }
 
