@@ -348,16 +348,26 @@ class StaleConnection extends Error {
   }
 }
 
+/** The end of a body: the connection is released once, reusable or not. */
+function ending(release: (reusable: boolean) => void): { ended: boolean; end(reusable: boolean): void } {
+  const state = {
+    ended: false,
+    end(reusable: boolean) {
+      if (state.ended) return;
+      state.ended = true;
+      release(reusable);
+    },
+  };
+  return state;
+}
+
 function lengthBody(wire: Wire, length: number, release: (reusable: boolean) => void): BodySource {
   let left = length;
-  let ended = false;
-  const end = (reusable: boolean) => {
-    if (!ended) release(reusable);
-    ended = true;
-  };
+  const state = ending(release);
+  const end = state.end;
   return {
     async next() {
-      if (ended) return null;
+      if (state.ended) return null;
       if (left <= 0) {
         end(true);
         return null;
@@ -379,14 +389,11 @@ function lengthBody(wire: Wire, length: number, release: (reusable: boolean) => 
 
 function chunkedBody(wire: Wire, release: (reusable: boolean) => void): BodySource {
   let left = 0;
-  let ended = false;
-  const end = (reusable: boolean) => {
-    if (!ended) release(reusable);
-    ended = true;
-  };
+  const state = ending(release);
+  const end = state.end;
   return {
     async next() {
-      if (ended) return null;
+      if (state.ended) return null;
       try {
         if (left === 0) {
           const line = await wire.until("line", 4096);
