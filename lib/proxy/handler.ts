@@ -152,14 +152,13 @@ export async function handleRequest(ctx: HandlerContext, req: Request, scope: Sc
 
   const up = { bytes: 0 };
   // Small bodies with a length are read whole: one write each way costs less than a stream.
-  let body: Uint8Array | ReadableStream<Uint8Array> | null = null;
-  if (req.body) {
-    if (smallLength(req.headers.get("content-length"))) {
-      body = await req.bytes();
-      up.bytes = body.length;
-    } else {
-      body = req.body;
-    }
+  // (req.bytes() before anything touches req.body: the getter builds a stream that bytes() must then drain.)
+  let body: Uint8Array | ReadableStream<Uint8Array> | null;
+  if (smallLength(req.headers.get("content-length"))) {
+    body = await req.bytes();
+    up.bytes = body.length;
+  } else {
+    body = req.body;
   }
   let upstreamRes;
   try {
