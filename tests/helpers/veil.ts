@@ -55,6 +55,8 @@ export async function startVeil(
     args: [
       "run",
       "-A",
+      // As `deno task start` runs it.
+      "--v8-flags=--expose-gc,--max-semi-space-size=2",
       MAIN,
       "serve",
       "--listen",
