@@ -5,22 +5,21 @@
 import { libc } from "./libc.ts";
 
 /**
- * Collects garbage and trims the C heap, what is available of the two. Twice, a moment apart:
- * native memory held by collected objects is freed by finalizers that run after the first pass.
+ * Collects garbage and trims the C heap, what is available of the two. V8's "last resort"
+ * collection also frees the backing stores of dead ArrayBuffers at once (a plain one left them, and
+ * the memory they hold, for later). Twice, a moment apart: finalizers that run after the first pass
+ * free more native memory.
  */
 export function releaseMemory(): void {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  const trim = () => {
+  const gc = (globalThis as { gc?: (options?: { type: string; flavor: string }) => void }).gc;
+  const pass = () => {
+    gc?.({ type: "major", flavor: "last-resort" });
     try {
       libc()?.symbols.malloc_trim(0);
     } catch { /* not glibc */ }
   };
-  gc?.();
-  trim();
-  const again = setTimeout(() => {
-    gc?.();
-    trim();
-  }, 500);
+  pass();
+  const again = setTimeout(pass, 500);
   Deno.unrefTimer(again);
 }
 
@@ -35,7 +34,7 @@ export class ReleaseAfterBurst {
 
   constructor(
     private readonly release: () => void = releaseMemory,
-    private readonly minPeak = 256,
+    private readonly minPeak = 64,
     private readonly quietMs = 2000,
   ) {}
 
