@@ -358,7 +358,6 @@ try {
       for (const t of targets) {
         log(`keep-alive, ${clients} clients: ${t.name}`);
         const cpuBefore = t.pid ? cpuMs(t.pid) : 0;
-        const started = performance.now();
         keepAlive[clients][t.name] = useHey ? await hey(t, "/small", clients) : await load("rate", {
           ...base(t),
           url: t.url("/small"),
@@ -367,8 +366,10 @@ try {
           body: '{"prompt":"hello"}',
         });
         if (t.pid) {
-          const requests = keepAlive[clients][t.name].rps * (performance.now() - started) / 1000;
-          keepAlive[clients][t.name].cpu = (cpuMs(t.pid) - cpuBefore) * 1000 / requests;
+          const r = keepAlive[clients][t.name];
+          // Requests served in the timed part (the few of a warm-up are left out of the count only).
+          const requests = r.requests ?? r.rps * MS / 1000;
+          r.cpu = (cpuMs(t.pid) - cpuBefore) * 1000 / requests;
         }
       }
       const r = keepAlive[clients];
