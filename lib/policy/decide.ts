@@ -47,21 +47,23 @@ export function sortRules(rules: CompiledRule[]): CompiledRule[] {
   return [...rules].sort((a, b) => specificity(b) - specificity(a));
 }
 
+/** Denial reasons from the widest check to the narrowest: the narrowest that failed is reported. */
+const RANK: DenyReason[] = [
+  "host-not-allowed",
+  "rule-expired",
+  "port-not-allowed",
+  "path-not-allowed",
+  "method-not-allowed",
+];
+
 /**
  * Decides a tunnel (no method or path) or a request against one client's rules,
  * which must already be sorted. The reason names the narrowest check that failed.
  */
 export function decide(rules: CompiledRule[], facts: RequestFacts): Decision {
   let reason: DenyReason = "host-not-allowed";
-  const rank: DenyReason[] = [
-    "host-not-allowed",
-    "rule-expired",
-    "port-not-allowed",
-    "path-not-allowed",
-    "method-not-allowed",
-  ];
   const worse = (r: DenyReason) => {
-    if (rank.indexOf(r) > rank.indexOf(reason)) reason = r;
+    if (RANK.indexOf(r) > RANK.indexOf(reason)) reason = r;
   };
   for (const rule of rules) {
     const r = rule.record;

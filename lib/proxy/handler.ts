@@ -187,7 +187,8 @@ export async function handleRequest(ctx: HandlerContext, req: Request, scope: Sc
   const relayed = relayedHeaders(upstreamRes.headers);
   const resHeaders = scrubber?.active ? scrubber.headers(relayed) : relayed;
   const length = relayed.find(([n]) => n === "content-length")?.[1];
-  const init = { status, statusText: upstreamRes.statusText, headers: resHeaders };
+  // No statusText: the server veil answers with sends the standard reason phrase whatever it is given.
+  const init = { status, headers: resHeaders };
   const done = (bytes: number, error?: unknown) => {
     record.bytes_up = up.bytes;
     record.bytes_down = bytes;

@@ -16,27 +16,32 @@ export interface Tunnel {
  * local port.
  */
 export class TunnelRegistry {
-  private tunnels = new Map<string, Tunnel>();
-  private remotes = new Map<string, string>();
+  private tunnels = new Map<number, Tunnel>();
+  private remotes = new Map<number, string>();
 
   add(serverPort: number, localPort: number, tunnel: Tunnel): void {
-    this.tunnels.set(`${serverPort}:${localPort}`, tunnel);
+    this.tunnels.set(key(serverPort, localPort), tunnel);
   }
 
   addRemote(serverPort: number, localPort: number, remote: string): void {
-    this.remotes.set(`${serverPort}:${localPort}`, remote);
+    this.remotes.set(key(serverPort, localPort), remote);
   }
 
   remove(serverPort: number, localPort: number): void {
-    this.tunnels.delete(`${serverPort}:${localPort}`);
-    this.remotes.delete(`${serverPort}:${localPort}`);
+    this.tunnels.delete(key(serverPort, localPort));
+    this.remotes.delete(key(serverPort, localPort));
   }
 
   get(serverPort: number, localPort: number): Tunnel | undefined {
-    return this.tunnels.get(`${serverPort}:${localPort}`);
+    return this.tunnels.get(key(serverPort, localPort));
   }
 
   remote(serverPort: number, localPort: number): string {
-    return this.remotes.get(`${serverPort}:${localPort}`) ?? "";
+    return this.remotes.get(key(serverPort, localPort)) ?? "";
   }
+}
+
+/** Both ports in one number (each is under 65,536). */
+function key(serverPort: number, localPort: number): number {
+  return serverPort * 65536 + localPort;
 }
