@@ -2,7 +2,8 @@ import { keys } from "../state/store.ts";
 import { type AuditRecord, toLogfmt } from "./record.ts";
 
 const encoder = new TextEncoder();
-const FLUSH_MS = 200;
+/** Short, so that each flush is small: formatting a big batch at once stalls the requests behind it. */
+const FLUSH_MS = 50;
 /** Records go to KV many to an entry (a KV write per record cost more than the request did). */
 const KV_ENTRY_RECORDS = 100;
 /** Kept under KV's 64 KiB value limit; a longer path is cut short in KV only. */
