@@ -1,5 +1,5 @@
 // The upstream client's framing: bodiless answers, lengths, chunks, and connections that go stale.
-import { assertEquals, assertMatch } from "./helpers/assert.ts";
+import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
 import { curl } from "./helpers/veil.ts";
 import { world } from "./helpers/world.ts";
 
@@ -66,3 +66,61 @@ Deno.test("a pooled upstream connection the server closed is replaced, not faile
     await Promise.all(handlers);
   }
 });
+
+Deno.test(
+  "an upstream that answers and hangs up in the middle of an upload: the answer is relayed",
+  sanitize,
+  async () => {
+    await using w = await world([]);
+    // Reads the head and a little of the body, answers 413 and closes.
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (listener.addr as Deno.NetAddr).port;
+    const handlers: Promise<void>[] = [];
+    const serving = (async () => {
+      for await (const conn of listener) {
+        handlers.push((async () => {
+          const buf = new Uint8Array(64 * 1024);
+          let got = 0;
+          let head = "";
+          while (!head.includes("\r\n\r\n") || got - head.indexOf("\r\n\r\n") < 20_000) {
+            const n = await conn.read(buf).catch(() => null);
+            if (n === null) break;
+            got += n;
+            if (!head.includes("\r\n\r\n")) head += new TextDecoder().decode(buf.subarray(0, n));
+          }
+          await conn.write(
+            new TextEncoder().encode(
+              "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            ),
+          ).catch(() => {});
+          conn.close();
+        })());
+      }
+    })().catch(() => {});
+    const client = await w.client();
+    try {
+      await w.f.ok(["allow", "sbox-1", "--host", "127.0.0.1", "--port", String(port), "--allow-private"]);
+      await new Promise((r) => setTimeout(r, 700));
+      for (let round = 0; round < 2; round++) {
+        let sent = 0;
+        const body = new ReadableStream<Uint8Array>({
+          async pull(c) {
+            if (sent >= 4 * 1024 * 1024) return c.close();
+            await new Promise((r) => setTimeout(r, 2));
+            c.enqueue(new Uint8Array(16 * 1024));
+            sent += 16 * 1024;
+          },
+        });
+        const res = await fetch(`http://127.0.0.1:${port}/upload`, { method: "POST", body, client });
+        assertEquals(res.status, 413, `round ${round}`);
+        await res.body?.cancel();
+        assert(sent < 4 * 1024 * 1024, "the upload stopped once the upstream had answered");
+      }
+    } finally {
+      client.close();
+      listener.close();
+      await serving;
+      await Promise.all(handlers);
+    }
+  },
+);

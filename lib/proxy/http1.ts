@@ -291,22 +291,28 @@ export class Http1Client {
       return await this.sendChunks(wire, body, chunked, sent);
     }
     let buffer = new ArrayBuffer(FRAME_ROOM + BODY_READ + 2);
-    while (true) {
-      const { value, done } = await reader.read(new Uint8Array(buffer, FRAME_ROOM, BODY_READ));
-      if (done || !value) break;
-      buffer = value.buffer as ArrayBuffer;
-      const n = value.length;
-      if (n === 0) continue;
-      if (sent) sent.bytes += n;
-      if (!chunked) {
-        await writeAll(wire.conn, new Uint8Array(buffer, FRAME_ROOM, n));
-        continue;
+    try {
+      while (true) {
+        const { value, done } = await reader.read(new Uint8Array(buffer, FRAME_ROOM, BODY_READ));
+        if (done || !value) break;
+        buffer = value.buffer as ArrayBuffer;
+        const n = value.length;
+        if (n === 0) continue;
+        if (sent) sent.bytes += n;
+        if (!chunked) {
+          await writeAll(wire.conn, new Uint8Array(buffer, FRAME_ROOM, n));
+          continue;
+        }
+        const size = encoder.encode(n.toString(16) + "\r\n");
+        const frame = new Uint8Array(buffer, FRAME_ROOM - size.length, size.length + n + 2);
+        frame.set(size);
+        frame.set([13, 10], size.length + n);
+        await writeAll(wire.conn, frame);
       }
-      const size = encoder.encode(n.toString(16) + "\r\n");
-      const frame = new Uint8Array(buffer, FRAME_ROOM - size.length, size.length + n + 2);
-      frame.set(size);
-      frame.set([13, 10], size.length + n);
-      await writeAll(wire.conn, frame);
+    } catch (err) {
+      // The upstream went away: stop reading what the client still sends.
+      reader.cancel().catch(() => {});
+      throw err;
     }
     if (chunked) await writeAll(wire.conn, encoder.encode("0\r\n\r\n"));
   }
