@@ -204,21 +204,30 @@ async function tunnel(
   const sni = hello.sni?.replace(/\.$/, "");
   if (sni ? sni !== t.host : !isIpLiteral(t.host)) return await deny("sni-mismatch");
 
-  let inner: Deno.TcpConn;
-  let serverPort: number;
+  let server: { port: number; release(): void };
   try {
-    serverPort = await ctx.interceptors.port(t.host);
-    inner = await Deno.connect({ hostname: "127.0.0.1", port: serverPort });
-    inner.setNoDelay(true);
+    server = await ctx.interceptors.acquire(t.host);
   } catch {
     return closeQuietly(conn);
   }
-  const localPort = (inner.localAddr as Deno.NetAddr).port;
-  ctx.tunnels.add(serverPort, localPort, t);
+  const serverPort = server.port;
   try {
-    await pipeBoth(conn, inner, bytes, ctx.limits.idleTimeoutMs);
+    let inner: Deno.TcpConn;
+    try {
+      inner = await Deno.connect({ hostname: "127.0.0.1", port: serverPort });
+      inner.setNoDelay(true);
+    } catch {
+      return closeQuietly(conn);
+    }
+    const localPort = (inner.localAddr as Deno.NetAddr).port;
+    ctx.tunnels.add(serverPort, localPort, t);
+    try {
+      await pipeBoth(conn, inner, bytes, ctx.limits.idleTimeoutMs);
+    } finally {
+      ctx.tunnels.remove(serverPort, localPort);
+    }
   } finally {
-    ctx.tunnels.remove(serverPort, localPort);
+    server.release();
   }
 }
 

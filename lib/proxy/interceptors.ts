@@ -8,31 +8,69 @@ interface Interceptor {
   server: Deno.HttpServer<Deno.NetAddr>;
 }
 
+interface Entry {
+  server: Promise<Interceptor>;
+  /** Tunnels piped to it now. */
+  tunnels: number;
+  lastUsed: number;
+}
+
+/** How long a server with no tunnel is kept for its host: each holds a socket and ~64 KiB. */
+const IDLE_MS = 10 * 60_000;
+
 /**
- * One internal TLS server per intercepted host, holding a leaf minted for it,
- * created on first use and cached; the least recently used is shut down past `max`.
+ * One internal TLS server per intercepted host, holding a leaf minted for it, created on first
+ * use and cached; the least recently used is shut down past `max`, and any left without a tunnel
+ * for `idleMs`.
  */
 export class Interceptors {
-  private servers = new Map<string, Promise<Interceptor>>();
+  private entries = new Map<string, Entry>();
+  private readonly sweeper: ReturnType<typeof setInterval>;
 
   constructor(
     private readonly minter: LeafMinter,
     private readonly handler: InterceptHandler,
     private readonly max = 256,
-  ) {}
+    private readonly idleMs = IDLE_MS,
+  ) {
+    this.sweeper = setInterval(() => this.sweep(), Math.min(idleMs, 60_000));
+    Deno.unrefTimer(this.sweeper);
+  }
 
-  async port(host: string): Promise<number> {
-    let entry = this.servers.get(host);
+  /** This host's server, for one more tunnel: its port, and `release` for when the tunnel ends. */
+  async acquire(host: string): Promise<{ port: number; release(): void }> {
+    let entry = this.entries.get(host);
     if (entry) {
-      this.servers.delete(host);
-      this.servers.set(host, entry);
+      this.entries.delete(host);
+      this.entries.set(host, entry);
     } else {
-      entry = this.start(host);
-      this.servers.set(host, entry);
-      entry.catch(() => this.servers.delete(host));
+      const started: Entry = { server: this.start(host), tunnels: 0, lastUsed: 0 };
+      this.entries.set(host, started);
+      started.server.catch(() => this.entries.get(host) === started && this.entries.delete(host));
       this.evict();
+      entry = started;
     }
-    return (await entry).port;
+    const used = entry;
+    used.tunnels++;
+    used.lastUsed = Date.now();
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      used.tunnels--;
+      used.lastUsed = Date.now();
+    };
+    try {
+      return { port: (await used.server).port, release };
+    } catch (err) {
+      release();
+      throw err;
+    }
+  }
+
+  /** How many servers are running (for tests). */
+  get size(): number {
+    return this.entries.size;
   }
 
   private async start(host: string): Promise<Interceptor> {
@@ -51,17 +89,29 @@ export class Interceptors {
     return { port, server };
   }
 
+  private shutDown(host: string, entry: Entry): void {
+    this.entries.delete(host);
+    entry.server.then((i) => i.server.shutdown()).catch(() => {});
+  }
+
   private evict(): void {
-    while (this.servers.size > this.max) {
-      const [host, oldest] = this.servers.entries().next().value!;
-      this.servers.delete(host);
-      oldest.then((i) => i.server.shutdown()).catch(() => {});
+    while (this.entries.size > this.max) {
+      const [host, oldest] = this.entries.entries().next().value!;
+      this.shutDown(host, oldest);
+    }
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const [host, entry] of this.entries) {
+      if (entry.tunnels === 0 && now - entry.lastUsed >= this.idleMs) this.shutDown(host, entry);
     }
   }
 
   async close(): Promise<void> {
-    const all = [...this.servers.values()];
-    this.servers.clear();
-    await Promise.allSettled(all.map(async (p) => (await p).server.shutdown()));
+    clearInterval(this.sweeper);
+    const all = [...this.entries.values()];
+    this.entries.clear();
+    await Promise.allSettled(all.map(async (e) => (await e.server).server.shutdown()));
   }
 }
