@@ -29,7 +29,6 @@ export interface BodySource {
 
 export interface Http1Response {
   status: number;
-  statusText: string;
   headers: [string, string][];
   /** Null for HEAD, 204, 304. */
   body: BodySource | null;
@@ -227,7 +226,6 @@ export class Http1Client {
     sending?.catch(() => wire.close());
 
     let status: number;
-    let statusText: string;
     let fields: [string, string][];
     let first = true;
     while (true) {
@@ -239,10 +237,10 @@ export class Http1Client {
       }
       first = false;
       const lines = text.split("\r\n");
-      const m = /^HTTP\/1\.[01] (\d{3})(?: (.*))?$/.exec(lines[0]);
+      // The reason phrase is not kept: the server veil answers with sends the standard one.
+      const m = /^HTTP\/1\.[01] (\d{3})(?: .*)?$/.exec(lines[0]);
       if (!m) throw new Error("upstream sent a malformed status line");
       status = Number(m[1]);
-      statusText = m[2] ?? "";
       fields = [];
       for (const line of lines.slice(1)) {
         const colon = line.indexOf(":");
@@ -264,14 +262,14 @@ export class Http1Client {
     };
     if (noBody) {
       release(true);
-      return { status, statusText, headers: fields, body: null };
+      return { status, headers: fields, body: null };
     }
     const body = chunked
       ? chunkedBody(wire, release)
       : lengthText !== undefined
       ? lengthBody(wire, Number(lengthText), release)
       : lengthBody(wire, Infinity, release);
-    return { status, statusText, headers: fields, body };
+    return { status, headers: fields, body };
   }
 
   /**
