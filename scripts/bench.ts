@@ -3,6 +3,7 @@
 // figure is also given as a ratio to the direct path measured in the same run.
 import { parseArgs } from "node:util";
 import { createTestPki } from "../tests/helpers/pki.ts";
+import { V8_FLAGS } from "../lib/proxy/memory.ts";
 
 const { values: flags } = parseArgs({
   args: Deno.args,
@@ -231,7 +232,7 @@ try {
       "run",
       "-A",
       // As `deno task start` runs it (see deno.json): memory is given back after a burst.
-      "--v8-flags=--expose-gc,--max-semi-space-size=2",
+      V8_FLAGS,
       // For profiling: BENCH_VEIL_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" (written when veil stops).
       ...(Deno.env.get("BENCH_VEIL_FLAGS")?.split(" ").filter(Boolean) ?? []),
       MAIN,

@@ -4,6 +4,9 @@
 // watched. A full collection (where `--v8-flags=--expose-gc` allows it) and malloc_trim return it.
 import { libc } from "./libc.ts";
 
+/** What deno.json's tasks pass veil (keep them alike): gc() for releaseMemory, a small young generation. */
+export const V8_FLAGS = "--v8-flags=--expose-gc,--max-semi-space-size=2";
+
 /**
  * Collects garbage and trims the C heap, what is available of the two. V8's "last resort"
  * collection also frees the backing stores of dead ArrayBuffers at once (a plain one left them, and

@@ -1,4 +1,5 @@
 // Runs the real veil CLI and server as subprocesses on a temporary state folder.
+import { V8_FLAGS } from "../../lib/proxy/memory.ts";
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const decoder = new TextDecoder();
 
@@ -56,7 +57,7 @@ export async function startVeil(
       "run",
       "-A",
       // As `deno task start` runs it.
-      "--v8-flags=--expose-gc,--max-semi-space-size=2",
+      V8_FLAGS,
       MAIN,
       "serve",
       "--listen",
