@@ -1,30 +1,13 @@
-import "reflect-metadata";
-import * as x509 from "@peculiar/x509";
 import { assertEquals } from "./helpers/assert.ts";
-import { EC_ALG } from "../lib/tls/ca.ts";
-import { LeafMinter } from "../lib/tls/leaf.ts";
+import { createTestMinter } from "./helpers/pki.ts";
 import { Interceptors } from "../lib/proxy/interceptors.ts";
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 Deno.test("interception servers: shut down once no tunnel has used them for a while, started again on demand", async () => {
-  const pair = await crypto.subtle.generateKey(EC_ALG, true, ["sign", "verify"]);
-  const ca = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: "01",
-    name: "CN=veil test CA",
-    keys: pair,
-    signingAlgorithm: EC_ALG,
-    notBefore: new Date(Date.now() - 3600e3),
-    notAfter: new Date(Date.now() + 86400e3),
-    extensions: [new x509.BasicConstraintsExtension(true, 0, true)],
-  });
-  const minter = await LeafMinter.create({
-    certPem: ca.toString("pem"),
-    cert: ca,
-    privateKey: pair.privateKey,
-  });
+  const { caPem, minter } = await createTestMinter();
   const servers = new Interceptors(minter, () => Promise.resolve(new Response("intercepted")), 256, 100);
-  const client = Deno.createHttpClient({ caCerts: [ca.toString("pem")] });
+  const client = Deno.createHttpClient({ caCerts: [caPem] });
   try {
     const a = await servers.acquire("127.0.0.1");
     const b = await servers.acquire("b.example.com");

@@ -1,29 +1,14 @@
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 import { assert, assertEquals, assertStringIncludes } from "./helpers/assert.ts";
-import { EC_ALG } from "../lib/tls/ca.ts";
-import { LeafMinter } from "../lib/tls/leaf.ts";
+import { createTestMinter } from "./helpers/pki.ts";
 
 Deno.test("minted leaves: names, validity and a CA signature that OpenSSL accepts", async () => {
-  const pair = await crypto.subtle.generateKey(EC_ALG, true, ["sign", "verify"]);
-  const ca = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: "01",
-    name: "CN=veil test CA, O=veil",
-    keys: pair,
-    signingAlgorithm: EC_ALG,
-    notBefore: new Date(Date.now() - 3600e3),
-    notAfter: new Date(Date.now() + 86400e3),
-    extensions: [new x509.BasicConstraintsExtension(true, 0, true)],
-  });
-  const minter = await LeafMinter.create({
-    certPem: ca.toString("pem"),
-    cert: ca,
-    privateKey: pair.privateKey,
-  });
+  const { ca, caPem, publicKey, minter } = await createTestMinter();
   const long = `${"a".repeat(60)}.example.com`;
   const leaf = await minter.mint([long, "127.0.0.1", "::1"]);
   const cert = new x509.X509Certificate(leaf.certPem);
-  assert(await cert.verify({ publicKey: pair.publicKey, date: new Date() }), "signed by the CA");
+  assert(await cert.verify({ publicKey, date: new Date() }), "signed by the CA");
   assertEquals(cert.issuer, ca.subject);
   const san = cert.getExtension(x509.SubjectAlternativeNameExtension)!;
   const names = san.names.items.map((n) => `${n.type}:${n.value}`);
@@ -35,7 +20,7 @@ Deno.test("minted leaves: names, validity and a CA signature that OpenSSL accept
 
   const dir = await Deno.makeTempDir();
   try {
-    await Deno.writeTextFile(`${dir}/ca.pem`, ca.toString("pem"));
+    await Deno.writeTextFile(`${dir}/ca.pem`, caPem);
     await Deno.writeTextFile(`${dir}/leaf.pem`, leaf.certPem);
     const out = await new Deno.Command("openssl", {
       args: ["verify", "-CAfile", `${dir}/ca.pem`, "-purpose", "sslserver", `${dir}/leaf.pem`],
