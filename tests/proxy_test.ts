@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "./helpers/assert.ts";
-import { curl } from "./helpers/veil.ts";
+import { curl, proxyClient } from "./helpers/veil.ts";
 import { eventually, headerValues, SECRET, world } from "./helpers/world.ts";
 
 const sanitize = { sanitizeOps: true, sanitizeResources: true };
@@ -203,13 +203,7 @@ Deno.test(
   sanitize,
   async () => {
     await using w = await world();
-    const client = Deno.createHttpClient({
-      proxy: {
-        url: `https://127.0.0.1:${w.server.tlsPort}`,
-        basicAuth: { username: "proxy", password: w.token },
-      },
-      caCerts: [await Deno.readTextFile(w.f.veilCaFile)],
-    });
+    const client = await proxyClient(w.server, w.token, w.f.veilCaFile, "tls");
     try {
       const res = await fetch("https://llama.example.com/fetch", { client, method: "POST", body: "hi" });
       assertEquals(res.status, 200);

@@ -1,7 +1,7 @@
 // A fixture whose upstreams are the fake OAuth providers and APIs.
 import { type Fixture, fixture } from "./fixture.ts";
 import { type FakeOAuth, OAUTH_HOSTS, type Provider, startFakeOAuth } from "./fake_oauth.ts";
-import type { RunningVeil } from "./veil.ts";
+import { proxyClient, type RunningVeil } from "./veil.ts";
 
 export interface OAuthWorld extends AsyncDisposable {
   f: Fixture;
@@ -93,15 +93,7 @@ export async function oauthWorld(): Promise<OAuthWorld> {
       await Deno.writeTextFile(path, JSON.stringify(files[type]));
       return path;
     },
-    async client(server) {
-      return Deno.createHttpClient({
-        proxy: {
-          url: `http://127.0.0.1:${server.plainPort}`,
-          basicAuth: { username: "proxy", password: token },
-        },
-        caCerts: [await Deno.readTextFile(f.veilCaFile)],
-      });
-    },
+    client: (server) => proxyClient(server, token, f.veilCaFile),
     async [Symbol.asyncDispose]() {
       await f[Symbol.asyncDispose]();
       await fake[Symbol.asyncDispose]();

@@ -47,6 +47,22 @@ export interface RunningVeil extends AsyncDisposable {
   stop(): Promise<number>;
 }
 
+/** A Deno fetch client that goes through veil (its plain or its TLS listener) and trusts veil's CA. */
+export async function proxyClient(
+  server: RunningVeil,
+  token: string,
+  veilCaFile: string,
+  listener: "plain" | "tls" = "plain",
+): Promise<Deno.HttpClient> {
+  const url = listener === "plain"
+    ? `http://127.0.0.1:${server.plainPort}`
+    : `https://127.0.0.1:${server.tlsPort}`;
+  return Deno.createHttpClient({
+    proxy: { url, basicAuth: { username: "proxy", password: token } },
+    caCerts: [await Deno.readTextFile(veilCaFile)],
+  });
+}
+
 export async function startVeil(
   state: string,
   args: string[] = [],

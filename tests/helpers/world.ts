@@ -1,6 +1,6 @@
 // A fixture with one client, a bearer secret for llama.example.com and a running veil.
 import { type Fixture, fixture } from "./fixture.ts";
-import type { RunningVeil } from "./veil.ts";
+import { proxyClient, type RunningVeil } from "./veil.ts";
 
 export const SECRET = "sk-1234567890";
 
@@ -43,14 +43,7 @@ export async function world(
       viaTls:
         () => ["-x", server.httpsProxy(token), "--proxy-cacert", f.veilCaFile, "--cacert", f.veilCaFile],
       viaPlain: () => ["-x", server.httpProxy(token), "--cacert", f.veilCaFile],
-      client: async () =>
-        Deno.createHttpClient({
-          proxy: {
-            url: `http://127.0.0.1:${server.plainPort}`,
-            basicAuth: { username: "proxy", password: token },
-          },
-          caCerts: [await Deno.readTextFile(f.veilCaFile)],
-        }),
+      client: () => proxyClient(server, token, f.veilCaFile),
       async [Symbol.asyncDispose]() {
         await f[Symbol.asyncDispose]();
       },
