@@ -1,6 +1,6 @@
 import { checkEndpoint, field, optionalTime, parseJsonFile } from "./adopt.ts";
 import type { CredentialType } from "./credential.ts";
-import { grantRefresher, hasRefresh } from "./grant.ts";
+import { type GrantMaterial, grantRefresher, hasRefresh } from "./grant.ts";
 import { OAuthCredential } from "./oauth.ts";
 import type { TokenState } from "./token_state.ts";
 
@@ -8,11 +8,6 @@ const TYPE = "oauth-claude";
 const CLIENT_ID = "9d1c250a-e61b-44d9-88ed-5944d1962f5e";
 const TOKEN_ENDPOINT = "https://platform.claude.com/v1/oauth/token";
 const OAUTH_BETA = "oauth-2025-04-20";
-
-interface Material {
-  state: TokenState;
-  tokenEndpoint: string;
-}
 
 /** Claude Code's ~/.claude/.credentials.json (claudeAiOauth). */
 export const claude: CredentialType = {
@@ -27,12 +22,12 @@ export const claude: CredentialType = {
     };
     const tokenEndpoint = checkEndpoint(TYPE, options.tokenEndpoint ?? TOKEN_ENDPOINT);
     return Promise.resolve({
-      material: { state, tokenEndpoint } satisfies Material,
+      material: { state, tokenEndpoint } satisfies GrantMaterial,
       info: { token_endpoint: tokenEndpoint },
     });
   },
   load(record, material, env) {
-    const m = material as Material;
+    const m = material as GrantMaterial;
     return new OAuthCredential(record, m.state, {
       canRefresh: hasRefresh,
       refresh: grantRefresher(env.fetch, {

@@ -1,18 +1,13 @@
 import { decodeJwt } from "jose";
 import { checkEndpoint, field, optionalString, optionalTime, parseJsonFile } from "./adopt.ts";
 import type { CredentialType } from "./credential.ts";
-import { grantRefresher, hasRefresh } from "./grant.ts";
+import { type GrantMaterial, grantRefresher, hasRefresh } from "./grant.ts";
 import { OAuthCredential } from "./oauth.ts";
 import type { TokenState } from "./token_state.ts";
 
 const TYPE = "oauth-codex";
 const CLIENT_ID = "app_EMoamEEZ73f0CkXaXp7hrann";
 const TOKEN_ENDPOINT = "https://auth.openai.com/oauth/token";
-
-interface Material {
-  state: TokenState;
-  tokenEndpoint: string;
-}
 
 /** The access token is a JWT: its `exp` says when it ends. */
 function jwtExpiry(token: string): number | undefined {
@@ -45,12 +40,12 @@ export const codex: CredentialType = {
     };
     const tokenEndpoint = checkEndpoint(TYPE, options.tokenEndpoint ?? TOKEN_ENDPOINT);
     return Promise.resolve({
-      material: { state, tokenEndpoint } satisfies Material,
+      material: { state, tokenEndpoint } satisfies GrantMaterial,
       info: { account: state.extra!.account_id, token_endpoint: tokenEndpoint },
     });
   },
   load(record, material, env) {
-    const m = material as Material;
+    const m = material as GrantMaterial;
     return new OAuthCredential(record, m.state, {
       canRefresh: hasRefresh,
       refresh: grantRefresher(env.fetch, {

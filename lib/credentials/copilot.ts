@@ -1,17 +1,12 @@
 import { VeilError } from "../errors.ts";
 import { checkEndpoint, field, optionalNumber, optionalString, parseJsonFile } from "./adopt.ts";
 import type { CredentialType } from "./credential.ts";
-import { bearerHeaders, classifyGrantError, hasRefresh } from "./grant.ts";
+import { bearerHeaders, classifyGrantError, type GrantMaterial, hasRefresh } from "./grant.ts";
 import { OAuthCredential, RefreshError } from "./oauth.ts";
 import type { TokenState } from "./token_state.ts";
 
 const TYPE = "oauth-github-copilot";
 const EXCHANGE = "https://api.github.com/copilot_internal/v2/token";
-
-interface Material {
-  state: TokenState;
-  tokenEndpoint: string;
-}
 
 /** opencode's auth.json, entry github-copilot (or github-copilot-enterprise). */
 export const copilot: CredentialType = {
@@ -43,12 +38,12 @@ export const copilot: CredentialType = {
       expiresAt: expires > 0 ? (expires < 1e12 ? expires * 1000 : expires) : Date.now(),
     };
     return Promise.resolve({
-      material: { state, tokenEndpoint } satisfies Material,
+      material: { state, tokenEndpoint } satisfies GrantMaterial,
       info: { entry: key, mode: longLived ? "long-lived" : "exchange", token_endpoint: tokenEndpoint },
     });
   },
   load(record, material, env) {
-    const m = material as Material;
+    const m = material as GrantMaterial;
     return new OAuthCredential(record, m.state, {
       canRefresh: hasRefresh,
       async refresh(s) {

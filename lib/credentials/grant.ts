@@ -113,6 +113,12 @@ export function expiresFrom(
   return seconds === undefined ? undefined : obtainedAt + seconds * 1000;
 }
 
+/** What an OAuth type refreshed at a token endpoint stores, sealed: its tokens and where to refresh them. */
+export interface GrantMaterial {
+  state: TokenState;
+  tokenEndpoint: string;
+}
+
 export interface GrantRefresh {
   tokenEndpoint: string;
   clientId: string;

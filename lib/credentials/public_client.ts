@@ -1,13 +1,10 @@
 import type { SecretRecord } from "../state/store.ts";
 import type { Adopted, Credential, CredentialEnv } from "./credential.ts";
-import { bearerHeaders, type GrantRefresh, grantRefresher, hasRefresh } from "./grant.ts";
+import { bearerHeaders, type GrantMaterial, type GrantRefresh, grantRefresher, hasRefresh } from "./grant.ts";
 import { OAuthCredential } from "./oauth.ts";
-import type { TokenState } from "./token_state.ts";
 
 /** What a bearer-token OAuth type with a public client stores: tokens, endpoint, client id. */
-export interface PublicClientMaterial {
-  state: TokenState;
-  tokenEndpoint: string;
+export interface PublicClientMaterial extends GrantMaterial {
   clientId: string;
 }
 
