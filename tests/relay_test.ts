@@ -1,7 +1,10 @@
 // The upstream client's framing: bodiless answers, lengths, chunks, and connections that go stale.
 import { assert, assertEquals, assertMatch } from "./helpers/assert.ts";
 import { curl } from "./helpers/veil.ts";
+import { pattern } from "./helpers/upstream.ts";
 import { world } from "./helpers/world.ts";
+import { Http1Client } from "../lib/proxy/http1.ts";
+import { readAll } from "../lib/proxy/upstream.ts";
 
 const sanitize = { sanitizeOps: true, sanitizeResources: true };
 
@@ -124,3 +127,42 @@ Deno.test(
     }
   },
 );
+
+Deno.test("the upstream client sends a body from any stream, chunked, byte for byte", sanitize, async () => {
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    const body = new Uint8Array(await req.arrayBuffer());
+    const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", body));
+    return new Response(`${req.headers.get("transfer-encoding")} ${body.length} ${hash.join(",")}`);
+  });
+  const client = new Http1Client([]);
+  try {
+    const data = pattern(0, 300_001);
+    let at = 0;
+    let i = 0;
+    // A default (not byte) stream: pieces larger and smaller than one read, and empty ones.
+    const body = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (at >= data.length) return c.close();
+        const n = [100_000, 1, 0, 70_000][i++ % 4];
+        c.enqueue(data.slice(at, at + n));
+        at += n;
+      },
+    });
+    const res = await client.request({
+      scheme: "http",
+      host: "127.0.0.1",
+      port: server.addr.port,
+      dial: { host: "127.0.0.1", port: server.addr.port },
+      method: "POST",
+      path: "/",
+      headers: [["host", `127.0.0.1:${server.addr.port}`]],
+      body,
+    });
+    const text = new TextDecoder().decode(await readAll(res.body!));
+    const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", data));
+    assertEquals(text, `chunked ${data.length} ${hash.join(",")}`);
+  } finally {
+    client.close();
+    await server.shutdown();
+  }
+});

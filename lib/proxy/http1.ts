@@ -272,68 +272,23 @@ export class Http1Client {
     return { status, headers: fields, body };
   }
 
-  /**
-   * Sends a request body as it arrives. Byte streams (what Deno.serve gives) are read into one
-   * reused buffer with room around it for the chunk framing: no copy, and reads of up to 64 KiB.
-   */
+  /** Sends a request body as it arrives, each piece framed in place when chunked. */
   private async sendBody(
     wire: Wire,
     body: ReadableStream<Uint8Array>,
     chunked: boolean,
     sent?: { bytes: number },
   ): Promise<void> {
-    let reader: ReadableStreamBYOBReader;
+    const pieces = framedPieces(body);
     try {
-      reader = body.getReader({ mode: "byob" });
-    } catch {
-      return await this.sendChunks(wire, body, chunked, sent);
-    }
-    let buffer = new ArrayBuffer(FRAME_ROOM + BODY_READ + 2);
-    try {
-      while (true) {
-        const { value, done } = await reader.read(new Uint8Array(buffer, FRAME_ROOM, BODY_READ));
-        if (done || !value) break;
-        buffer = value.buffer as ArrayBuffer;
-        const n = value.length;
-        if (n === 0) continue;
-        if (sent) sent.bytes += n;
-        if (!chunked) {
-          await writeAll(wire.conn, new Uint8Array(buffer, FRAME_ROOM, n));
-          continue;
-        }
-        const size = encoder.encode(n.toString(16) + "\r\n");
-        const frame = new Uint8Array(buffer, FRAME_ROOM - size.length, size.length + n + 2);
-        frame.set(size);
-        frame.set([13, 10], size.length + n);
-        await writeAll(wire.conn, frame);
+      for (let piece = await pieces.next(); piece; piece = await pieces.next()) {
+        if (sent) sent.bytes += piece.length;
+        await writeAll(wire.conn, chunked ? chunkFrame(piece) : piece);
       }
     } catch (err) {
       // The upstream went away: stop reading what the client still sends.
-      reader.cancel().catch(() => {});
+      pieces.cancel();
       throw err;
-    }
-    if (chunked) await writeAll(wire.conn, encoder.encode("0\r\n\r\n"));
-  }
-
-  private async sendChunks(
-    wire: Wire,
-    body: ReadableStream<Uint8Array>,
-    chunked: boolean,
-    sent?: { bytes: number },
-  ): Promise<void> {
-    for await (const chunk of body) {
-      if (chunk.length === 0) continue;
-      if (sent) sent.bytes += chunk.length;
-      if (!chunked) {
-        await writeAll(wire.conn, chunk);
-        continue;
-      }
-      const size = encoder.encode(chunk.length.toString(16) + "\r\n");
-      const framed = new Uint8Array(size.length + chunk.length + 2);
-      framed.set(size);
-      framed.set(chunk, size.length);
-      framed.set([13, 10], size.length + chunk.length);
-      await writeAll(wire.conn, framed);
     }
     if (chunked) await writeAll(wire.conn, encoder.encode("0\r\n\r\n"));
   }
@@ -343,6 +298,55 @@ export class Http1Client {
     for (const pool of this.pools.values()) for (const w of pool) w.close();
     this.pools.clear();
   }
+}
+
+/**
+ * A body's pieces, each a view with FRAME_ROOM free bytes before it and 2 after in its buffer, so
+ * that chunkFrame can frame it in place. Byte streams (what Deno.serve gives) are read BYOB into one
+ * reused buffer, up to 64 KiB at a time, without a copy; other streams' chunks are copied in.
+ */
+function framedPieces(body: ReadableStream<Uint8Array>): {
+  next(): Promise<Uint8Array | null>;
+  cancel(): void;
+} {
+  let buffer = new ArrayBuffer(FRAME_ROOM + BODY_READ + 2);
+  let byob: ReadableStreamBYOBReader | undefined;
+  try {
+    byob = body.getReader({ mode: "byob" });
+  } catch { /* not a byte stream */ }
+  const reader = byob ?? body.getReader();
+  return {
+    async next() {
+      while (true) {
+        if (byob) {
+          const { value, done } = await byob.read(new Uint8Array(buffer, FRAME_ROOM, BODY_READ));
+          if (done || !value) return null;
+          buffer = value.buffer as ArrayBuffer;
+          if (value.length) return value;
+          continue;
+        }
+        const { value, done } = await (reader as ReadableStreamDefaultReader<Uint8Array>).read();
+        if (done) return null;
+        if (!value.length) continue;
+        if (buffer.byteLength < FRAME_ROOM + value.length + 2) {
+          buffer = new ArrayBuffer(FRAME_ROOM + value.length + 2);
+        }
+        const piece = new Uint8Array(buffer, FRAME_ROOM, value.length);
+        piece.set(value);
+        return piece;
+      }
+    },
+    cancel: () => void reader.cancel().catch(() => {}),
+  };
+}
+
+/** One chunk of a chunked body: its size line and CRLF written around the piece, in its buffer. */
+function chunkFrame(piece: Uint8Array): Uint8Array {
+  const size = encoder.encode(piece.length.toString(16) + "\r\n");
+  const frame = new Uint8Array(piece.buffer, piece.byteOffset - size.length, size.length + piece.length + 2);
+  frame.set(size);
+  frame.set([13, 10], size.length + piece.length);
+  return frame;
 }
 
 /** The failure of a reused connection before anything came back: safe to try again. */
